@@ -1,0 +1,79 @@
+"""Hydra entry point: ``python -m repet_bench +algo=repet [group=option ...] [key=value ...]``."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from .config import register_configs
+
+log = logging.getLogger("repet_bench")
+
+# Exit codes: some tracks failed / the run could not start (bad config or dataset).
+EXIT_FAILED_TRACKS = 1
+EXIT_USAGE = 2
+
+_exit_code = 0
+
+
+def available(group: str) -> list[str]:
+    """Options of a config group, from the yaml files shipped in ``repet_bench.conf``."""
+    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _fail(message: str, code: int) -> None:
+    global _exit_code
+    print(f"repet_bench: {message}", file=sys.stderr)
+    _exit_code = max(_exit_code, code)
+
+
+def format_summary(result, cfg: DictConfig) -> str:
+    head = (f"{cfg.algo.name} | mask={cfg.mask.name} | phase={cfg.phase.name} | "
+            f"dataset={cfg.dataset.name}: {result.n_scored}/{result.n_tracks} tracks scored"
+            f" ({result.n_resumed} resumed), {len(result.failures)} failed")
+    lines = [head]
+    if result.summary is not None:
+        lines += ["median over frames, then over tracks (dB):",
+                  result.summary.to_string(float_format=lambda v: f"{v:7.2f}")]
+    for key, error in result.failures.items():
+        lines.append(f"FAILED {key}: {error}")
+    lines.append(f"results: {result.out_dir}")
+    return "\n".join(lines)
+
+
+@hydra.main(config_path="pkg://repet_bench.conf", config_name="config", version_base="1.3")
+def app(cfg: DictConfig) -> None:
+    if cfg.get("algo") is None:
+        _fail("no algorithm chosen. Add one with +algo=<name>, e.g.\n"
+              "  python -m repet_bench +algo=repet\n"
+              f"available algorithms: {', '.join(available('algo'))}", EXIT_USAGE)
+        return
+    from .data import DatasetError
+    from .runner import RunError, run
+
+    out_dir = HydraConfig.get().runtime.output_dir
+    try:
+        result = run(cfg, out_dir)
+    except (DatasetError, RunError, ValueError) as exc:
+        _fail(str(exc), EXIT_USAGE)
+        return
+    print(format_summary(result, cfg))
+    if not result.ok:
+        _fail(f"{len(result.failures)} track(s) failed; their errors are in "
+              f"{out_dir}/tracks/. Rerun the same command to retry them.", EXIT_FAILED_TRACKS)
+
+
+def main() -> None:
+    register_configs()
+    app()
+    sys.exit(_exit_code)
+
+
+if __name__ == "__main__":
+    main()

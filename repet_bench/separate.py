@@ -1,0 +1,81 @@
+"""Mixture → estimates: STFT → algorithm → masks → phase.
+
+A plain function of arrays and small configs; knows nothing of files or processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import masks, phase
+from .algorithms import Context, get_algorithm
+from .stft import Stft
+
+# Algorithm config keys that are not parameters of the algorithm function.
+_SHARED_ALGO_KEYS = ("name", "high_pass_cutoff")
+
+
+@dataclass
+class Separation:
+    """Estimates ``{"vocals", "accompaniment"}`` each ``(samples, channels)``, plus the
+    algorithm's diagnostics (e.g. the period found)."""
+
+    estimates: dict
+    info: dict = field(default_factory=dict)
+
+
+def _params(cfg: dict, exclude=("name",)) -> dict:
+    return {k: v for k, v in cfg.items() if k not in exclude}
+
+
+def separate(
+    mixture: np.ndarray,
+    rate: int,
+    algo: dict,
+    stft: dict,
+    mask: dict,
+    phase_cfg: dict,
+    references: dict | None = None,
+) -> Separation:
+    """Separate one mixture into vocals (foreground) and accompaniment (background).
+
+    Parameters
+    ----------
+    mixture : ndarray, shape (samples, channels)
+    rate : int
+        Sample rate in Hz.
+    algo, stft, mask, phase_cfg : dict
+        The ``algo``, ``stft``, ``mask`` and ``phase`` configs (plain dicts).
+    references : dict of str to ndarray (samples, channels), optional
+        True sources; only passed on to algorithms that need them (oracles).
+    """
+    transform = Stft(stft["window_length"], stft["hop"], stft["window"], rate)
+    n_samples = mixture.shape[0]
+    spec = transform.forward(mixture.astype(np.float32, copy=False))
+    magnitude = np.abs(spec)
+
+    algorithm = get_algorithm(algo["name"])
+    ref_mags = None
+    if algorithm.needs_references:
+        if references is None:
+            raise ValueError(f"algorithm {algo['name']!r} is an oracle and needs the references")
+        ref_mags = {k: np.abs(transform.forward(v.astype(np.float32, copy=False)))
+                    for k, v in references.items()}
+    models = algorithm.fn(magnitude, Context(transform, n_samples, ref_mags),
+                          **_params(algo, _SHARED_ALGO_KEYS))
+    del magnitude
+
+    bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background, models.foreground,
+                                           **_params(mask))
+    info = dict(models.info)
+    del models  # the two models are the largest arrays alive; free them before the iSTFTs
+    masks.high_pass(bg_mask, fg_mask, transform.freqs, algo.get("high_pass_cutoff", 0.0))
+
+    estimates = {
+        target: phase.reconstruct(phase_cfg["name"], m, spec, transform, n_samples,
+                                  **_params(phase_cfg))
+        for target, m in (("vocals", fg_mask), ("accompaniment", bg_mask))
+    }
+    return Separation(estimates, info)

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from repet_bench import masks, phase
+from repet_bench.stft import Stft
+
+
+@pytest.fixture
+def models():
+    rng = np.random.default_rng(0)
+    v = rng.random((65, 40, 2)).astype(np.float32)
+    v[:, :3] = 0  # silent frames
+    b = v * rng.random(v.shape).astype(np.float32)
+    return b, v - b
+
+
+@pytest.mark.parametrize("name,params", [("soft", {}), ("binary", {"threshold": 0.5}),
+                                         ("binary", {"threshold": 0.8}), ("wiener", {"power": 2.0}),
+                                         ("wiener", {"power": 1.0})])
+def test_masks_sum_to_one_and_lie_in_unit_interval(models, name, params):
+    bg, fg = masks.compute_masks(name, *models, **params)
+    assert bg.shape == fg.shape == models[0].shape
+    np.testing.assert_allclose(bg + fg, 1, atol=1e-6)
+    assert bg.min() >= 0 and bg.max() <= 1
+    assert np.isfinite(bg).all()
+
+
+def test_soft_mask_is_background_over_mixture(models):
+    b, f = models
+    bg, _ = masks.soft(b, f)
+    v = b + f
+    loud = v > 1e-3
+    np.testing.assert_allclose(bg[loud], b[loud] / v[loud], atol=1e-5)
+    assert (bg[v == 0] == 1).all()  # silent bins go to the background, as nussl
+
+
+def test_binary_mask_thresholds_the_soft_mask(models):
+    soft_bg, _ = masks.soft(*models)
+    bg, _ = masks.binary(*models, threshold=0.3)
+    assert set(np.unique(bg)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(bg == 1, soft_bg >= 0.3)
+
+
+def test_wiener_mask_sharpens_soft_mask(models):
+    soft_bg, _ = masks.soft(*models)
+    wiener_bg, _ = masks.wiener(*models, power=2.0)
+    above = soft_bg > 0.6
+    assert (wiener_bg[above] >= soft_bg[above] - 1e-6).all()
+
+
+def test_high_pass_assigns_low_bins_to_background(models):
+    bg, fg = masks.soft(*models)
+    freqs = np.arange(65) * 44100 / 128
+    masks.high_pass(bg, fg, freqs, 1000.0)
+    edge = int(np.argmin(np.abs(freqs - 1000)))
+    assert (bg[:edge] == 1).all() and (fg[:edge] == 0).all()
+    assert not (bg[edge:] == 1).all()
+
+
+def test_all_ones_mask_with_mixture_phase_gives_back_the_mixture():
+    x = np.random.default_rng(2).standard_normal((20000, 2)).astype(np.float32)
+    stft = Stft()
+    spec = stft.forward(x)
+    out = phase.reconstruct("mixture", np.ones(spec.shape, np.float32), spec, stft, len(x))
+    np.testing.assert_allclose(out, x, atol=2e-5)
+
+
+def test_no_phase_keeps_the_magnitude_but_not_the_waveform():
+    x = np.random.default_rng(3).standard_normal((20000, 1)).astype(np.float32)
+    stft = Stft()
+    spec = stft.forward(x)
+    out = phase.reconstruct("none", np.ones(spec.shape, np.float32), spec, stft, len(x))
+    assert out.shape == x.shape
+    assert np.corrcoef(out[:, 0], x[:, 0])[0, 1] < 0.5
+
+
+def test_unknown_strategies_are_named():
+    with pytest.raises(ValueError, match="available: soft"):
+        masks.compute_masks("fuzzy", np.ones(1), np.ones(1))
+    with pytest.raises(ValueError, match="available: mixture"):
+        phase.reconstruct("random", None, None, None, 0)

@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from repet_bench.stft import Stft
+
+
+@pytest.mark.parametrize("n_samples,channels", [(44100, 2), (3001, 1), (2048, 2)])
+@pytest.mark.parametrize("window", ["sqrt_hann", "hann"])
+def test_inverse_of_forward_is_identity(n_samples, channels, window):
+    x = np.random.default_rng(1).standard_normal((n_samples, channels)).astype(np.float32)
+    stft = Stft(2048, 512, window)
+    spec = stft.forward(x)
+    assert spec.shape == (1025, spec.shape[1], channels)
+    assert spec.dtype == np.complex64
+    np.testing.assert_allclose(stft.inverse(spec, n_samples), x, atol=2e-5)
+
+
+def test_frequencies_and_frame_duration():
+    stft = Stft(2048, 512, "sqrt_hann", 44100)
+    assert stft.freqs[1] == pytest.approx(44100 / 2048)
+    assert stft.frame_seconds == pytest.approx(512 / 44100)
+
+
+def test_too_short_audio_is_a_clear_error():
+    with pytest.raises(ValueError, match="too short"):
+        Stft().forward(np.zeros((100, 2), np.float32))
+
+
+@pytest.mark.parametrize("kwargs", [{"hop": 0}, {"hop": 4096}, {"window": "boxcar"}])
+def test_bad_parameters_are_rejected(kwargs):
+    with pytest.raises(ValueError):
+        Stft(**kwargs)
