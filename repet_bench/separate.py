@@ -51,12 +51,14 @@ def separate(
     references : dict of str to ndarray (samples, channels), optional
         True sources; only passed on to algorithms that need them (oracles).
     """
+    algorithm = get_algorithm(algo["name"])
+    if algorithm.mixture_estimates:
+        return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
     transform = Stft(stft["window_length"], stft["hop"], stft["window"], rate)
     n_samples = mixture.shape[0]
     spec = transform.forward(mixture.astype(np.float32, copy=False))
     magnitude = np.abs(spec)
 
-    algorithm = get_algorithm(algo["name"])
     ref_mags = None
     if algorithm.needs_references:
         if references is None:
@@ -68,7 +70,7 @@ def separate(
     del magnitude
 
     bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background, models.foreground,
-                                           **_params(mask))
+                                           mixture=spec, **_params(mask))
     info = dict(models.info)
     del models  # the two models are the largest arrays alive; free them before the iSTFTs
     masks.high_pass(bg_mask, fg_mask, transform.freqs, algo.get("high_pass_cutoff", 0.0))

@@ -79,3 +79,41 @@ def test_unknown_strategies_are_named():
         masks.compute_masks("fuzzy", np.ones(1), np.ones(1))
     with pytest.raises(ValueError, match="available: mixture"):
         phase.reconstruct("random", None, None, None, 0)
+
+
+def test_mwf_masks_sum_to_one_and_follow_the_models():
+    rng = np.random.default_rng(4)
+    spec = (rng.standard_normal((129, 700, 2)) + 1j * rng.standard_normal((129, 700, 2))).astype(np.complex64)
+    v = np.abs(spec)
+    bg_model = v * rng.random(v.shape).astype(np.float32)
+    bg, fg = masks.compute_masks("mwf", bg_model, v - bg_model, mixture=spec, iterations=1)
+    assert bg.shape == spec.shape and np.iscomplexobj(bg)
+    # the estimates add up to the mixture, up to norbert's regularisation (weakest bins)
+    assert np.linalg.norm((bg + fg) * spec - spec) / np.linalg.norm(spec) < 1e-3
+    assert np.median(np.abs(bg + fg - 1)) < 1e-3
+    # a background model equal to the mixture takes (almost) everything
+    bg, fg = masks.compute_masks("mwf", v, np.zeros_like(v), mixture=spec, iterations=0)
+    assert np.abs(fg).max() < 1e-3 and np.allclose(bg, 1, atol=1e-3)
+
+
+def _inconsistency(spec, target, stft, n):
+    """Distance between a target magnitude and the magnitude of the STFT of a signal."""
+    return float(np.linalg.norm(np.abs(stft.forward(spec)) - target) / np.linalg.norm(target))
+
+
+def test_griffin_lim_never_lowers_spectral_consistency_on_the_sample(sample_track):
+    from repet_bench.algorithms import Context, get_algorithm
+
+    stft = Stft()
+    x = sample_track.mixture.astype(np.float32)
+    spec = stft.forward(x)
+    models = get_algorithm("repet").fn(np.abs(spec), Context(stft, len(x)))
+    for m in masks.soft(models.background, models.foreground):
+        target = np.abs(m * spec)
+        mixture_phase = phase.reconstruct("mixture", m, spec, stft, len(x))
+        previous = _inconsistency(mixture_phase, target, stft, len(x))
+        for iterations in (1, 4, 12):
+            gl = phase.reconstruct("griffin_lim", m, spec, stft, len(x), iterations=iterations)
+            current = _inconsistency(gl, target, stft, len(x))
+            assert current <= previous + 1e-6, (iterations, current, previous)
+            previous = current

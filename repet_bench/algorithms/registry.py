@@ -60,21 +60,29 @@ class Models:
 
 @dataclass(frozen=True)
 class Algorithm:
+    """A registered algorithm.
+
+    ``needs_references``: an oracle, given the true source magnitudes in ``ctx``.
+    ``mixture_estimates``: the lower anchor; the mixture itself is returned as every
+    estimate, bypassing masks and phase (its masks need not sum to one).
+    """
+
     name: str
     fn: Callable[..., Models]
     needs_references: bool = False
+    mixture_estimates: bool = False
 
 
 ALGORITHMS: dict[str, Algorithm] = {}
 
 
-def register(name: str, *, needs_references: bool = False):
+def register(name: str, *, needs_references: bool = False, mixture_estimates: bool = False):
     """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name``."""
 
     def decorator(fn):
         if name in ALGORITHMS:
             raise ValueError(f"algorithm {name!r} is registered twice")
-        ALGORITHMS[name] = Algorithm(name, fn, needs_references)
+        ALGORITHMS[name] = Algorithm(name, fn, needs_references, mixture_estimates)
         return fn
 
     return decorator
