@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
+import signal
 import sys
 
 import hydra
@@ -17,6 +18,7 @@ log = logging.getLogger("repet_bench")
 # Exit codes: some tracks failed / the run could not start (bad config or dataset).
 EXIT_FAILED_TRACKS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 _exit_code = 0
 
@@ -63,13 +65,22 @@ def app(cfg: DictConfig) -> None:
     except (DatasetError, RunError, ValueError) as exc:
         _fail(str(exc), EXIT_USAGE)
         return
+    except KeyboardInterrupt:
+        _fail(f"interrupted; finished tracks are kept in {out_dir}. Rerun the same command "
+              "to resume.", EXIT_INTERRUPTED)
+        return
     print(format_summary(result, cfg))
     if not result.ok:
         _fail(f"{len(result.failures)} track(s) failed; their errors are in "
               f"{out_dir}/tracks/. Rerun the same command to retry them.", EXIT_FAILED_TRACKS)
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM (e.g. a scheduler's kill) ends a run like Ctrl-C
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     register_configs()
     app()
     sys.exit(_exit_code)

@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 from . import data, evaluate
 from .config import RUNTIME_KEYS, unknown_keys, validate
-from .io import atomic_write, atomic_write_text
+from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
+                 remove_stale_temporaries, safe_filename)
 from .separate import separate
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,11 @@ def versions() -> dict:
 
 
 def _record_path(out_dir: Path, ref: data.TrackRef) -> Path:
-    return out_dir / "tracks" / ref.subset / f"{ref.name}.json"
+    return out_dir / "tracks" / ref.subset / f"{safe_filename(ref.name)}.json"
 
 
 def _museval_path(out_dir: Path, ref: data.TrackRef) -> Path:
-    return out_dir / "museval" / ref.subset / f"{ref.name}.json"
+    return out_dir / "museval" / ref.subset / f"{safe_filename(ref.name)}.json"
 
 
 def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
@@ -140,6 +141,8 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
             evaluation_seconds=round(t3 - t2, 3),
             info=result.info,
         )
+    except DiskFullError:
+        raise  # not the track's fault: stop the run, keep what is finished
     except Exception as exc:  # one bad track must not stop the run
         record["error"] = f"{exc.__class__.__name__}: {exc}"
         record["traceback"] = traceback.format_exc()
@@ -177,9 +180,24 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], cfg: dict, digest: 
     return scores[SCORE_COLUMNS]
 
 
-def run(cfg: DictConfig, out_dir: Path) -> RunResult:
-    """Separate and score every selected track that is not already scored in ``out_dir``."""
-    out_dir = Path(out_dir)
+@dataclass
+class Plan:
+    """What a run would do: the selected tracks, those already scored, those to process."""
+
+    refs: list
+    done: list
+    todo: list
+
+    def describe(self, out_dir: Path) -> str:
+        lines = [f"{len(self.refs)} tracks selected, {len(self.done)} already scored in {out_dir}, "
+                 f"{len(self.todo)} to process"]
+        lines += [f"  done  {r.key}" for r in self.done]
+        lines += [f"  todo  {r.key}" for r in self.todo]
+        return "\n".join(lines)
+
+
+def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
+    """Validate ``cfg``, list its tracks and split them into done / to do in ``out_dir``."""
     unknown = unknown_keys(cfg)
     if unknown:
         raise ValueError(f"unknown config keys: {', '.join(unknown)} (see conf/ for the "
@@ -187,21 +205,21 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
     job = OmegaConf.to_container(cfg, resolve=True)
     validate(job)
     digest = config_hash(job)
-    cache = Path(job["paths"]["cache"]).expanduser()
-    refs = data.list_tracks(cfg.dataset, cache)
+    refs = data.list_tracks(cfg.dataset, Path(job["paths"]["cache"]).expanduser())
     _check_run_dir(out_dir, job, digest)
+    done = [r for r in refs if is_scored(out_dir, r)]
+    todo = [r for r in refs if r not in done]
+    return Plan(refs, done, todo), job, digest
 
-    todo = [r for r in refs if not is_scored(out_dir, r)]
-    resumed = len(refs) - len(todo)
-    started = time.time()
-    meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
-            "started": started, "n_tracks": len(refs)}
-    atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2))
-    if resumed:
-        log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
 
+# Why a loky worker vanished: the OOM killer sends SIGKILL.
+_OOM_HINT = ("a worker process was killed (SIGKILL, most likely by the out-of-memory killer); "
+             "lower runner.n_jobs or use runner.n_jobs=auto")
+
+
+def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int) -> None:
+    """Process ``todo`` on ``n_jobs`` workers; log each track's outcome as it finishes."""
     runner = job["runner"]
-    n_jobs = min(len(todo), runner["n_jobs"] if runner["n_jobs"] > 0 else len(todo)) or 1
     parallel = Parallel(n_jobs=n_jobs, backend=runner["backend"], return_as="generator_unordered")
     results = parallel(delayed(process_track)(r, job, out_dir) for r in todo)
     for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
@@ -211,13 +229,83 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         elif record["error"]:
             log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
 
+
+def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int) -> dict:
+    """Fan out; if a worker is killed (out of memory), retry the unscored tracks once
+    with half the workers. Returns errors for tracks lost to killed workers."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    while True:
+        try:
+            _fan_out(todo, job, out_dir, n_jobs)
+            return {}
+        except TerminatedWorkerError:
+            todo = [r for r in todo if not is_scored(out_dir, r)]
+            if n_jobs == 1:
+                log.error("%s; giving up on %d track(s)", _OOM_HINT, len(todo))
+                return {r.key: _OOM_HINT for r in todo}
+            n_jobs = max(1, n_jobs // 2)
+            log.warning("%s; retrying %d track(s) with %d worker(s)", _OOM_HINT, len(todo), n_jobs)
+
+
+def _write_meta(out_dir: Path, meta: dict) -> None:
+    atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=float))
+
+
+def run(cfg: DictConfig, out_dir: Path) -> RunResult:
+    """Separate and score every selected track that is not already scored in ``out_dir``.
+
+    Raises
+    ------
+    RunError
+        Another live run holds the dir, the dir holds another configuration, or the
+        disk filled up (finished tracks are kept in all cases).
+    KeyboardInterrupt
+        On SIGINT/SIGTERM, after marking ``run.json`` as interrupted.
+    """
+    out_dir = Path(out_dir)
+    the_plan, job, digest = plan(cfg, out_dir)
+    if job["runner"].get("dry_run"):
+        print(the_plan.describe(out_dir))
+        return RunResult(out_dir, len(the_plan.refs), len(the_plan.done), len(the_plan.done))
+    try:
+        with exclusive_lock(out_dir):
+            return _run_locked(the_plan, job, digest, out_dir)
+    except (LockedError, DiskFullError) as exc:
+        raise RunError(str(exc)) from None
+
+
+def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunResult:
+    removed = remove_stale_temporaries(out_dir)
+    if removed:
+        log.info("removed %d partial file(s) left by an interrupted run", removed)
+    # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
+    refs = the_plan.refs
+    todo = [r for r in refs if not is_scored(out_dir, r)]
+    resumed = len(refs) - len(todo)
+    started = time.time()
+    meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
+            "started": started, "n_tracks": len(refs)}
+    _write_meta(out_dir, meta)
+    if resumed:
+        log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
+
+    n_jobs = job["runner"]["n_jobs"]
+    n_jobs = min(len(todo), n_jobs if n_jobs > 0 else len(todo)) or 1
+    try:
+        lost = _process_all(todo, job, out_dir, n_jobs)
+    except KeyboardInterrupt:
+        meta.update(status="interrupted", finished=time.time())
+        _write_meta(out_dir, meta)
+        raise
+
     records = {r.key: _read_record(out_dir, r) for r in refs}
-    failures = {k: rec["error"] if rec else "no record" for k, rec in records.items()
+    failures = {k: rec["error"] if rec else lost.get(k, "not processed") for k, rec in records.items()
                 if not rec or rec["status"] != "scored"}
     scores = collect_scores(out_dir, refs, job, digest)
     atomic_write(out_dir / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False))
     meta.update(status="partial" if failures else "complete", finished=time.time(),
                 wall_seconds=round(time.time() - started, 3), tracks=records)
-    atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=float))
+    _write_meta(out_dir, meta)
     summary = evaluate.summarize(scores) if len(scores) else None
     return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary)
