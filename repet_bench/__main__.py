@@ -69,6 +69,8 @@ def app(cfg: DictConfig) -> None:
         _fail(f"interrupted; finished tracks are kept in {out_dir}. Rerun the same command "
               "to resume.", EXIT_INTERRUPTED)
         return
+    if result is None:  # dry run
+        return
     print(format_summary(result, cfg))
     if not result.ok:
         _fail(f"{len(result.failures)} track(s) failed; their errors are in "

@@ -88,10 +88,12 @@ class EvalConfig:
 @dataclass
 class RunnerConfig:
     name: str = "local"
-    # joblib workers; -1 = all cores.
-    n_jobs: int = -1
+    # joblib workers: a count, -1 = all cores, or "auto" (cores and available memory).
+    n_jobs: Any = -1
     backend: str = "loky"
     progress: bool = True
+    # List the tracks that would be processed and those already scored; run nothing.
+    dry_run: bool = False
 
 
 @dataclass
@@ -139,6 +141,8 @@ def _positive(v):
 
 
 RULES = [
+    ("runner.n_jobs", lambda v: v == "auto" or (isinstance(v, int) and v != 0),
+     "a worker count, -1 (all cores) or auto"),
     ("stft.window_length", _positive, "a positive number of samples"),
     ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
     ("eval.win", _positive, "a positive number of seconds"),

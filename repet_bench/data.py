@@ -198,6 +198,25 @@ def list_tracks(cfg, cache: Path) -> list[TrackRef]:
     return refs
 
 
+def track_seconds(ref: TrackRef) -> float | None:
+    """Length of a track (or its excerpt) in seconds from the file headers, without
+    decoding; None when the file cannot be probed (it fails later, on its own)."""
+    try:
+        if ref.is_wav:
+            import soundfile as sf
+
+            total = sf.info(Path(ref.path) / musdb_setup()["mixture"]).duration
+        else:
+            ensure_ffmpeg()
+            import stempeg
+
+            total = float(stempeg.Info(ref.path).duration(0))
+    except Exception:
+        return None
+    total = max(0.0, total - ref.offset)
+    return total if ref.duration is None else min(total, ref.duration)
+
+
 def _read_stems(ref: TrackRef) -> tuple[np.ndarray, int]:
     ensure_ffmpeg()
     import stempeg

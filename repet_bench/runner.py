@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 import time
 import traceback
@@ -33,6 +34,7 @@ from . import data, evaluate
 from .config import RUNTIME_KEYS, unknown_keys, validate
 from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
                  remove_stale_temporaries, safe_filename)
+from .resources import auto_n_jobs, available_memory, worker_peak_bytes
 from .separate import separate
 
 log = logging.getLogger(__name__)
@@ -248,12 +250,42 @@ def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int) -> dict:
             log.warning("%s; retrying %d track(s) with %d worker(s)", _OOM_HINT, len(todo), n_jobs)
 
 
+def _n_workers(setting, todo: list) -> int:
+    """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory)."""
+    if not todo:
+        return 1
+    if setting == "auto":
+        lengths = [s for s in map(data.track_seconds, todo) if s is not None]
+        longest = max(lengths, default=0.0)
+        n = auto_n_jobs(longest, len(todo))
+        log.info("runner.n_jobs=auto: %d worker(s) (longest track %.0f s, ~%.1f GB each, "
+                 "%.1f GB available)", n, longest, worker_peak_bytes(longest) / 1e9,
+                 available_memory() / 1e9)
+        return n
+    setting = int(setting)
+    if setting < 0:
+        setting = os.cpu_count() + 1 + setting  # joblib's convention: -1 = all cores
+    return max(1, min(len(todo), setting))
+
+
+def _check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out_dir / ".write-test", "")
+        (out_dir / ".write-test").unlink()
+    except OSError as exc:
+        raise RunError(f"cannot write into the results dir {out_dir} ({exc.strerror or exc}); "
+                       "choose a writable one with paths.results=<dir> or hydra.run.dir=<dir>") from None
+
+
 def _write_meta(out_dir: Path, meta: dict) -> None:
     atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=float))
 
 
-def run(cfg: DictConfig, out_dir: Path) -> RunResult:
+def run(cfg: DictConfig, out_dir: Path) -> RunResult | None:
     """Separate and score every selected track that is not already scored in ``out_dir``.
+
+    Returns None for a dry run (``runner.dry_run=true``: the plan is printed).
 
     Raises
     ------
@@ -264,10 +296,11 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult:
         On SIGINT/SIGTERM, after marking ``run.json`` as interrupted.
     """
     out_dir = Path(out_dir)
+    _check_writable(out_dir)
     the_plan, job, digest = plan(cfg, out_dir)
     if job["runner"].get("dry_run"):
         print(the_plan.describe(out_dir))
-        return RunResult(out_dir, len(the_plan.refs), len(the_plan.done), len(the_plan.done))
+        return None
     try:
         with exclusive_lock(out_dir):
             return _run_locked(the_plan, job, digest, out_dir)
@@ -290,8 +323,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     if resumed:
         log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
 
-    n_jobs = job["runner"]["n_jobs"]
-    n_jobs = min(len(todo), n_jobs if n_jobs > 0 else len(todo)) or 1
+    n_jobs = _n_workers(job["runner"]["n_jobs"], todo)
     try:
         lost = _process_all(todo, job, out_dir, n_jobs)
     except KeyboardInterrupt:

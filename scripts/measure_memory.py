@@ -1,0 +1,76 @@
+"""Peak memory of one track's stages per second of audio, for runner.n_jobs=auto.
+
+Each (stage, duration) is measured in a fresh child process (peak RSS from
+``resource.getrusage(RUSAGE_CHILDREN)``), on a generated stereo track (a synthetic loop
+track tiled to the duration). Prints the table and a least-squares line
+``peak_MB = base + per_second * seconds`` per stage: the numbers in
+``repet_bench/resources.py`` come from this script.
+
+    python scripts/measure_memory.py --durations 60 120 240 --algo repet
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import numpy as np
+
+
+def child(stage: str, seconds: float, algo: str) -> None:
+    import repet_bench  # noqa: F401  (puts ffmpeg on PATH for museval)
+    from repet_bench import evaluate, separate, synthetic
+
+    stems = synthetic.render(synthetic.specs(1)[0])
+    n = int(seconds * 44100)
+    reps = int(np.ceil(n / len(stems["vocals"])))
+    tile = lambda a: np.tile(a, (reps, 1))[:n]
+    vocals = tile(stems["vocals"])
+    accompaniment = tile(stems["drums"] + stems["bass"] + stems["other"])
+    mixture = vocals + accompaniment
+    refs = {"vocals": vocals, "accompaniment": accompaniment}
+    if stage == "separation":
+        separate.separate(mixture, 44100, {"name": algo, "high_pass_cutoff": 100.0},
+                          {"window_length": 2048, "hop": 512, "window": "sqrt_hann"},
+                          {"name": "soft"}, {"name": "mixture"}, references=refs)
+    elif stage == "baseline":  # decoded audio + interpreter, no work
+        pass
+    else:
+        evaluate.evaluate_track("t", refs, {"vocals": 0.5 * mixture, "accompaniment": 0.5 * mixture}, 44100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--durations", type=float, nargs="+", default=[60, 120, 240])
+    parser.add_argument("--algo", default="repet")
+    parser.add_argument("--stages", nargs="+", default=["separation", "museval"])
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], float(args.child[1]), args.child[2])
+        return
+    print("| stage | seconds of audio | peak RSS (MB) |\n|---|---|---|")
+    for stage in args.stages:
+        xs, ys = [], []
+        for seconds in sorted(args.durations):
+            peak = _isolated_peak(stage, seconds, args.algo)
+            xs.append(seconds)
+            ys.append(peak)
+            print(f"| {stage} | {seconds:.0f} | {peak:.0f} |", flush=True)
+        slope, base = np.polyfit(xs, ys, 1) if len(xs) > 1 else (float("nan"), ys[0])
+        print(f"| {stage} fit | peak_MB = {base:.0f} + {slope:.2f} × seconds | |", flush=True)
+
+
+def _isolated_peak(stage: str, seconds: float, algo: str) -> float:
+    """Peak RSS (MB) of one child, read in its own parent: RUSAGE_CHILDREN's ru_maxrss is
+    the maximum over all children a process ever had, so each measurement needs a fresh one."""
+    code = ("import resource, subprocess, sys;"
+            f"subprocess.run([sys.executable, {__file__!r}, '--child', {stage!r}, {str(seconds)!r}, {algo!r}], check=True);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024
+
+
+if __name__ == "__main__":
+    main()

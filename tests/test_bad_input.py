@@ -1,0 +1,205 @@
+"""The bad-input matrix: each case gives a clear message naming the file and the fix,
+and the other tracks are still scored. Listed in the README's troubleshooting section."""
+
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hydra import compose, initialize_config_module
+
+from musdb_layout import STEM_ORDER, sample_stem_file
+from repet_bench import data, io, runner
+from repet_bench.config import RULES, register_configs
+
+GOOD = "Good - Track"
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def stems(cache):
+    """The real sample's five stems, first 3 s (REPET needs 3 × min_period): (5, samples, 2)."""
+    import stempeg
+
+    audio, _ = stempeg.read_stems(str(sample_stem_file(cache)), ffmpeg_format="s16le")
+    return audio[:, : 3 * RATE]
+
+
+def write_hq(root: Path, name: str, stems, rate=RATE, skip=(), subtype="PCM_16") -> Path:
+    folder = root / "test" / name
+    folder.mkdir(parents=True)
+    for stem, audio in zip(STEM_ORDER, stems):
+        if stem not in skip:
+            sf.write(folder / f"{stem}.wav", audio, rate, subtype=subtype)
+    return folder
+
+
+def run(root: Path, tmp_path: Path, is_wav=True, overrides=()):
+    register_configs()
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "+algo=repet", f"dataset={'musdb18hq' if is_wav else 'musdb18'}", f"dataset.root={root}",
+            "runner.n_jobs=1", "runner.progress=false", f"paths.cache={tmp_path / 'cache'}",
+            *overrides])
+    return runner.run(cfg, tmp_path / "out")
+
+
+def hq_case(make):
+    """A root with one good track and one track broken by ``make(root, stems)``."""
+    def build(root, stems):
+        write_hq(root, GOOD, stems)
+        return make(root, stems)
+    return build
+
+
+def _nan(root, stems):
+    bad = stems.copy()
+    bad[4, 100] = np.nan
+    write_hq(root, "Bad - NaN", bad, subtype="FLOAT")
+    return "NaN or Inf"
+
+
+def _mismatch(root, stems):
+    folder = write_hq(root, "Bad - Lengths", stems)
+    sf.write(folder / "bass.wav", stems[2][:RATE], RATE)
+    return "different lengths"
+
+
+TRACK_CASES = {
+    "hq folder missing vocals.wav": (hq_case(lambda r, s: write_hq(r, "Bad - No Vocals", s, skip=("vocals",)) and "vocals.wav is missing"), True),
+    "mismatched stem lengths": (hq_case(_mismatch), True),
+    "48 kHz files": (hq_case(lambda r, s: write_hq(r, "Bad - 48k", s, rate=48000) and "resample"), True),
+    "track shorter than one STFT window": (hq_case(lambda r, s: write_hq(r, "Bad - Short", s[:, :1000]) and "too short"), True),
+    "NaN/Inf samples": (hq_case(_nan), True),
+}
+
+
+@pytest.mark.parametrize("case", list(TRACK_CASES))
+def test_a_bad_track_fails_alone_with_a_clear_message(case, stems, tmp_path):
+    build, is_wav = TRACK_CASES[case]
+    root = tmp_path / "root"
+    message = build(root, stems)
+    result = run(root, tmp_path, is_wav)
+    assert set(result.failures) == {k for k in result.failures if "Bad" in k} and len(result.failures) == 1
+    (key, error), = result.failures.items()
+    assert message in error, error
+    assert f"test/{GOOD}" not in result.failures and result.n_scored == 1
+
+
+def test_stem_files_truncated_or_with_four_streams(stems, tmp_path, cache):
+    root = tmp_path / "root" / "test"
+    root.mkdir(parents=True)
+    sample = sample_stem_file(cache)
+    (root / f"{GOOD}.stem.mp4").write_bytes(sample.read_bytes())
+    (root / "Bad - Truncated.stem.mp4").write_bytes(sample.read_bytes()[:30000])
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(sample), "-map", "0:0", "-map", "0:1",
+                    "-map", "0:2", "-map", "0:3", "-c", "copy", "-f", "mp4",
+                    str(root / "Bad - Four Streams.stem.mp4")], check=True)
+    result = run(tmp_path / "root", tmp_path, is_wav=False, overrides=["dataset.duration=3"])
+    assert "has 4 audio streams" in result.failures["test/Bad - Four Streams"]
+    assert "Bad - Truncated.stem.mp4" in result.failures["test/Bad - Truncated"]
+    assert result.n_scored == 1
+
+
+def test_mono_tracks_are_scored(stems, tmp_path):
+    write_hq(tmp_path / "root", "Mono - Track", stems[:, :, :1])
+    result = run(tmp_path / "root", tmp_path)
+    assert result.ok and result.n_scored == 1
+
+
+def test_all_silent_vocals_are_scored_nan_with_the_reason(stems, tmp_path):
+    silent = stems.copy()
+    silent[4] = 0
+    silent[0] = silent[1] + silent[2] + silent[3]
+    write_hq(tmp_path / "root", "Instrumental - Track", silent)
+    write_hq(tmp_path / "root", GOOD, stems)
+    result = run(tmp_path / "root", tmp_path)
+    assert result.ok and result.n_scored == 2
+    record = json.loads((tmp_path / "out" / "tracks" / "test" / "Instrumental - Track.json").read_text())
+    assert "non-silent" in record["error"]
+    import pandas as pd
+
+    scores = pd.read_parquet(tmp_path / "out" / "scores.parquet")
+    assert scores[scores.track == "Instrumental - Track"].score.isna().all()
+    assert scores[scores.track == GOOD].score.notna().any()
+
+
+def test_non_ascii_and_very_long_track_names(stems, tmp_path):
+    # as long as a file system allows a folder name (255 bytes): "<name>.json" would not fit
+    long_name = ("Ünïcødé Ärtist - " + "very long title " * 20).encode()[:250].decode("utf-8", "ignore")
+    write_hq(tmp_path / "root", "Sigur Rós - Ágætis byrjun", stems)
+    write_hq(tmp_path / "root", long_name.strip(), stems)
+    result = run(tmp_path / "root", tmp_path)
+    assert result.ok and result.n_scored == 2
+    import pandas as pd
+
+    assert set(pd.read_parquet(tmp_path / "out" / "scores.parquet").track) == {
+        "Sigur Rós - Ágætis byrjun", long_name.strip()}
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing root", "does not exist"),
+    ("root without train/ and test/", "train/ and test/"),
+    ("empty subset", "no tracks found"),
+])
+def test_bad_roots(case, message, tmp_path):
+    root = tmp_path / "root"
+    if case != "missing root":
+        root.mkdir()
+    if case == "empty subset":
+        (root / "test").mkdir()
+    with pytest.raises(data.DatasetError, match=message):
+        run(root, tmp_path)
+
+
+def test_unwritable_results_dir_is_a_clear_error(stems, tmp_path):
+    write_hq(tmp_path / "root", GOOD, stems)
+    (tmp_path / "out").write_text("a file where the results dir should be")
+    with pytest.raises(runner.RunError, match="cannot write"):
+        run(tmp_path / "root", tmp_path)
+
+
+def test_full_disk_stops_the_run_and_keeps_finished_tracks(stems, tmp_path, monkeypatch):
+    for name in ("A - One", "B - Two", "C - Three"):
+        write_hq(tmp_path / "root", name, stems)
+    real_replace = io.os.replace
+
+    def replace(src, dst):
+        if "C - Three" in str(dst):  # the disk fills up while the third track is written
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", replace)
+    with pytest.raises(runner.RunError, match="no space left"):
+        run(tmp_path / "root", tmp_path)
+    monkeypatch.undo()
+    assert not list((tmp_path / "out").rglob(".tmp-*"))
+    result = run(tmp_path / "root", tmp_path)
+    assert result.ok and result.n_resumed == 2 and result.n_scored == 3
+
+
+def _bad_value(key: str):
+    return {"runner.n_jobs": 0, "mask.threshold": 1.5}.get(key, -1)
+
+
+@pytest.mark.parametrize("key", [k for k, _, _ in RULES])
+def test_every_numeric_parameter_rejects_invalid_values(key, tmp_path):
+    group = key.split(".")[0]
+    option = {"mask.threshold": ["mask=binary"], "mask.power": ["mask=wiener"],
+              "mask.iterations": ["mask=mwf"], "phase.iterations": ["phase=griffin_lim"]}.get(key, [])
+    algo = key.split(".")[1] if group == "algo" else None
+    register_configs()
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        from repet_bench.__main__ import available
+
+        algos = [a for a in available("algo")
+                 if algo is None or algo in compose("config", overrides=[f"+algo={a}"]).algo]
+        cfg = compose("config", overrides=[f"+algo={algos[0]}", *option, f"{key}={_bad_value(key)}",
+                                           f"paths.cache={tmp_path}"])
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+        runner.run(cfg, tmp_path / "out")

@@ -1,0 +1,17 @@
+from repet_bench.resources import MB, auto_n_jobs, worker_peak_bytes
+
+GB = 1024**3
+
+
+def test_peak_grows_with_length_and_is_the_largest_stage():
+    assert worker_peak_bytes(420) > worker_peak_bytes(180) > worker_peak_bytes(6)
+    assert worker_peak_bytes(420) == worker_peak_bytes(420, ["museval"])
+    assert 7 * GB < worker_peak_bytes(420) < 8 * GB  # the measured museval line at 7 min
+
+
+def test_auto_workers_are_bounded_by_cores_tracks_and_memory():
+    assert auto_n_jobs(180, 50, cores=8, available=64 * GB) == 8  # cores bound
+    assert auto_n_jobs(180, 3, cores=8, available=64 * GB) == 3  # tracks bound
+    assert auto_n_jobs(420, 50, cores=8, available=24 * GB) == 2  # memory bound
+    assert auto_n_jobs(420, 50, cores=8, available=1 * GB) == 1  # never zero
+    assert auto_n_jobs(0, 50, cores=2, available=100 * MB) == 1
