@@ -94,6 +94,10 @@ class RunnerConfig:
     progress: bool = True
     # List the tracks that would be processed and those already scored; run nothing.
     dry_run: bool = False
+    # runner=dask: scheduler address (tcp://host:8786); null starts a LocalCluster.
+    address: Optional[str] = None
+    # LocalCluster worker processes (one thread each) when no address is given.
+    n_workers: int = 2
 
 
 @dataclass
@@ -143,6 +147,7 @@ def _positive(v):
 RULES = [
     ("runner.n_jobs", lambda v: v == "auto" or (isinstance(v, int) and v != 0),
      "a worker count, -1 (all cores) or auto"),
+    ("runner.n_workers", _positive, "a positive number of dask worker processes"),
     ("stft.window_length", _positive, "a positive number of samples"),
     ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
     ("eval.win", _positive, "a positive number of seconds"),

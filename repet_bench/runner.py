@@ -21,12 +21,13 @@ import os
 import platform
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
@@ -219,29 +220,69 @@ _OOM_HINT = ("a worker process was killed (SIGKILL, most likely by the out-of-me
              "lower runner.n_jobs or use runner.n_jobs=auto")
 
 
+@contextmanager
+def _engine(runner: dict):
+    """The joblib backend for the run: loky processes here, or a dask.distributed cluster
+    (``runner.address``, or a LocalCluster of ``runner.n_workers`` processes)."""
+    if runner["backend"] != "dask":
+        with parallel_config(backend=runner["backend"]):
+            yield
+        return
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # per-task chatter
+    cluster = None
+    if runner.get("address"):
+        client = Client(runner["address"])
+    else:
+        cluster = LocalCluster(n_workers=runner["n_workers"], threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+    log.info("dask cluster: %s", client.dashboard_link or client.scheduler.address)
+    try:
+        with parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int) -> None:
     """Process ``todo`` on ``n_jobs`` workers; log each track's outcome as it finishes."""
     runner = job["runner"]
-    parallel = Parallel(n_jobs=n_jobs, backend=runner["backend"], return_as="generator_unordered")
-    results = parallel(delayed(process_track)(r, job, out_dir) for r in todo)
-    for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
-                       disable=not runner["progress"]):
-        if record["status"] != "scored":
-            log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
-        elif record["error"]:
-            log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
+    with _engine(runner):
+        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(process_track)(r, job, out_dir) for r in todo)
+        for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
+                           disable=not runner["progress"]):
+            if record["status"] != "scored":
+                log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
+            elif record["error"]:
+                log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
+
+
+def _worker_lost_errors() -> tuple:
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    errors = [TerminatedWorkerError]
+    try:  # dask gives up on a task after its workers died repeatedly
+        from distributed.scheduler import KilledWorker
+
+        errors.append(KilledWorker)
+    except ImportError:
+        pass
+    return tuple(errors)
 
 
 def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int) -> dict:
     """Fan out; if a worker is killed (out of memory), retry the unscored tracks once
     with half the workers. Returns errors for tracks lost to killed workers."""
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
     while True:
         try:
             _fan_out(todo, job, out_dir, n_jobs)
             return {}
-        except TerminatedWorkerError:
+        except _worker_lost_errors():
             todo = [r for r in todo if not is_scored(out_dir, r)]
             if n_jobs == 1:
                 log.error("%s; giving up on %d track(s)", _OOM_HINT, len(todo))

@@ -39,6 +39,19 @@ def wait_for(predicate, timeout=120):
     raise TimeoutError
 
 
+def children(parent: psutil.Process, needle: str, exclude: str = "resource_tracker") -> list:
+    """Live descendants whose command line contains ``needle``."""
+    found = []
+    for child in parent.children(recursive=True):
+        try:
+            cmd = " ".join(child.cmdline())
+        except psutil.Error:  # exited meanwhile
+            continue
+        if needle in cmd and exclude not in cmd:
+            found.append(child)
+    return found
+
+
 def scores(run_dir: Path) -> pd.DataFrame:
     df = pd.read_parquet(run_dir / "scores.parquet").drop(columns="run")
     return df.sort_values(["track", "target", "metric", "frame"]).reset_index(drop=True)
@@ -87,7 +100,7 @@ def test_killed_worker_is_reported_and_its_track_retried(tmp_path, reference_run
     parent = psutil.Process(proc.pid)
 
     def workers():
-        return [p for p in parent.children(recursive=True) if "popen_loky" in " ".join(p.cmdline())]
+        return children(parent, "popen_loky")
 
     wait_for(lambda: len(workers()) == 2)
     time.sleep(1.0)  # mid-track: loading or separating
@@ -108,4 +121,23 @@ def test_two_runs_into_one_dir_never_corrupt_it(tmp_path, reference_run):
     if codes == [0, 2]:
         assert any("another run" in r[1] for r in results)
     assert json.loads((run_dir / "run.json").read_text())["status"] == "complete"
+    pd.testing.assert_frame_equal(scores(run_dir), scores(reference_run))
+
+
+def test_dask_local_cluster_survives_a_killed_worker(tmp_path, reference_run):
+    run_dir = tmp_path / "run"
+    proc = start(run_dir, "runner=dask", "runner.n_workers=2")
+    parent = psutil.Process(proc.pid)
+
+    def workers():
+        return children(parent, "spawn_main")
+
+    wait_for(lambda: len(workers()) == 2 and scored(run_dir) >= 1)
+    assert scored(run_dir) < 4, "the kill must land mid-run"
+    workers()[0].kill()
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "4/4 tracks scored" in out
+    # every track scored exactly once: one record each, equal scores to the uninterrupted run
+    assert len(list((run_dir / "tracks" / "test").glob("*.json"))) == 4
     pd.testing.assert_frame_equal(scores(run_dir), scores(reference_run))
