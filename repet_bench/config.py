@@ -35,6 +35,9 @@ class DatasetConfig:
     max_tracks: Optional[int] = None
     offset: float = 0.0
     duration: Optional[float] = None
+    # Keep decoded audio in <paths.cache>/decoded so a sweep's points (and reruns) decode
+    # each track once; costs ~10 MB of disk per minute of stereo audio (5 stems, float32).
+    decode_cache: bool = False
     # synthetic only
     n_tracks: int = 4
     seed: int = 0

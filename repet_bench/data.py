@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from .io import atomic_write
 
 RATE = 44100
 SUBSETS = ("train", "test")
@@ -273,15 +276,8 @@ def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
     return np.stack(audio), rates.pop()
 
 
-def load_track(ref: TrackRef) -> TrackAudio:
-    """Decode one track: mixture and the vocals/accompaniment references.
-
-    Raises
-    ------
-    DatasetError
-        Unreadable, truncated or malformed files, a sample rate other than 44.1 kHz,
-        non-finite samples; the message names the file and the fix.
-    """
+def _decode(ref: TrackRef) -> np.ndarray:
+    """Read and validate the five stems ``(5, samples, channels)`` of one track."""
     stems, rate = _read_wavs(ref) if ref.is_wav else _read_stems(ref)
     if rate != RATE:
         raise DatasetError(f"{ref.path}: sample rate {rate} Hz, MUSDB18 is {RATE} Hz; "
@@ -291,6 +287,70 @@ def load_track(ref: TrackRef) -> TrackAudio:
                            f"(offset={ref.offset}, duration={ref.duration})")
     if not np.isfinite(stems).all():
         raise DatasetError(f"{ref.path}: contains NaN or Inf samples; the file is corrupt")
+    return stems
+
+
+def _source_files(ref: TrackRef) -> list[Path]:
+    if not ref.is_wav:
+        return [Path(ref.path)]
+    setup = musdb_setup()
+    return [Path(ref.path) / f for f in (setup["mixture"], *setup["sources"].values())]
+
+
+def decode_key(ref: TrackRef) -> str:
+    """Identity of a decoded excerpt: the source files' paths, sizes and mtimes, and the
+    excerpt; a changed file gets a new key (the stale entry is simply never read)."""
+    parts = [str(DECODE_CACHE_VERSION), str(ref.offset), str(ref.duration)]
+    for f in _source_files(ref):
+        st = f.stat()
+        parts += [str(f.resolve()), str(st.st_size), str(st.st_mtime_ns)]
+    return hashlib.sha1("\0".join(parts).encode()).hexdigest()
+
+
+DECODE_CACHE_VERSION = 1
+
+
+def _cached_decode(ref: TrackRef, cache_dir: Path) -> np.ndarray:
+    """``_decode`` through an on-disk cache shared by every run (e.g. a sweep's points).
+
+    Stored as float32 when that is lossless (16-bit sources always are), so scores are
+    bit-identical with and without the cache.
+    """
+    try:
+        path = Path(cache_dir) / f"{decode_key(ref)}.npy"
+    except OSError:
+        return _decode(ref)  # missing files: let the decoder name them
+    try:
+        return np.load(path).astype(np.float64)
+    except (FileNotFoundError, ValueError, OSError):
+        pass
+    stems = _decode(ref)
+    small = stems.astype(np.float32)
+    keep = small if np.array_equal(small, stems) else stems
+    atomic_write(path, lambda tmp: _save_npy(tmp, keep))
+    return stems
+
+
+def _save_npy(tmp: str, array: np.ndarray) -> None:
+    with open(tmp, "wb") as fh:  # a file object: np.save would append ".npy" to a path
+        np.save(fh, array)
+
+
+def load_track(ref: TrackRef, decode_cache: Path | None = None) -> TrackAudio:
+    """Decode one track: mixture and the vocals/accompaniment references.
+
+    Parameters
+    ----------
+    decode_cache : Path, optional
+        Folder of decoded excerpts shared across runs (``dataset.decode_cache=true``).
+
+    Raises
+    ------
+    DatasetError
+        Unreadable, truncated or malformed files, a sample rate other than 44.1 kHz,
+        non-finite samples; the message names the file and the fix.
+    """
+    stems = _decode(ref) if decode_cache is None else _cached_decode(ref, decode_cache)
     # stem ids: 0 mixture, 1 drums, 2 bass, 3 other, 4 vocals
     references = {"vocals": stems[4], "accompaniment": stems[1] + stems[2] + stems[3]}
-    return TrackAudio(ref, stems[0], references, rate)
+    return TrackAudio(ref, stems[0], references, RATE)

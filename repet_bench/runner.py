@@ -126,7 +126,10 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
     record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None}
     try:
         t0 = time.perf_counter()
-        track = data.load_track(ref)
+        decode_cache = None
+        if job["dataset"].get("decode_cache"):
+            decode_cache = Path(job["paths"]["cache"]).expanduser() / "decoded"
+        track = data.load_track(ref, decode_cache)
         t1 = time.perf_counter()
         result = separate(track.mixture, track.rate, job["algo"], job["stft"], job["mask"],
                           job["phase"], references=track.references)

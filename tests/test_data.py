@@ -97,3 +97,18 @@ def test_bad_track_files_name_the_file(tmp_path, cache):
     ref = data.list_tracks(dataset_cfg(name="h", root=str(tmp_path / "hq"), is_wav=True), cache)[0]
     with pytest.raises(data.DatasetError, match="mixture.wav is missing"):
         data.load_track(ref)
+
+
+@pytest.mark.parametrize("layout", ["stems", "hq"])
+def test_decode_cache_gives_identical_audio_and_is_reused(layout, stems_root, hq_root, cache, tmp_path, monkeypatch):
+    root, is_wav = (stems_root, False) if layout == "stems" else (hq_root, True)
+    ref = data.list_tracks(dataset_cfg(name="m", root=str(root), is_wav=is_wav, duration=2.0), cache)[0]
+    direct = data.load_track(ref)
+    first = data.load_track(ref, tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    monkeypatch.setattr(data, "_decode", lambda ref: pytest.fail("decoded again"))
+    second = data.load_track(ref, tmp_path)
+    for track in (first, second):
+        np.testing.assert_array_equal(track.mixture, direct.mixture)
+        np.testing.assert_array_equal(track.references["accompaniment"], direct.references["accompaniment"])
+    assert data.decode_key(ref) != data.decode_key(data.TrackRef(ref.name, ref.subset, ref.path, is_wav, 0.5, 2.0))
