@@ -153,6 +153,7 @@ RULES = [
     ("runner.n_workers", _positive, "a positive number of dask worker processes"),
     ("stft.window_length", _positive, "a positive number of samples"),
     ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
+    ("eval.backend", lambda v: v in ("museval", "fast"), "museval or fast"),
     ("eval.win", _positive, "a positive number of seconds"),
     ("eval.hop", _positive, "a positive number of seconds"),
     ("dataset.offset", lambda v: v >= 0, "0 or more seconds"),

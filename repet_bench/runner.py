@@ -121,6 +121,16 @@ def is_scored(out_dir: Path, ref: data.TrackRef) -> bool:
     return bool(record and record.get("status") == "scored" and _museval_path(out_dir, ref).exists())
 
 
+def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
+    """Where the fast backend caches this track's reference statistics: keyed by the
+    track's files and excerpt (``decode_key``) and the evaluation window and hop."""
+    ev = job["eval"]
+    if ev["backend"] != "fast":
+        return None
+    key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}"
+    return Path(job["paths"]["cache"]).expanduser() / "refstats" / f"{key}.npz"
+
+
 def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
     """Load, separate, score and write one track; never raises (errors are recorded)."""
     record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None}
@@ -135,7 +145,8 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
                           job["phase"], references=track.references)
         t2 = time.perf_counter()
         scores = evaluate.evaluate_track(ref.name, track.references, result.estimates,
-                                         track.rate, job["eval"]["win"], job["eval"]["hop"])
+                                         track.rate, job["eval"]["win"], job["eval"]["hop"],
+                                         job["eval"]["backend"], _stats_path(ref, job))
         t3 = time.perf_counter()
         evaluate.write_json(_museval_path(out_dir, ref), scores)
         record.update(
