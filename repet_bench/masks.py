@@ -23,16 +23,27 @@ def soft(background: np.ndarray, foreground: np.ndarray) -> tuple[np.ndarray, np
 
     For REPET-like models (F = V - B) this is nussl's ``(W + eps) / (V + eps)``.
     """
-    mask = (background + EPS) / (background + foreground + EPS)
-    return _complement(np.clip(mask, 0, 1))
+    mask = _ratio(background, foreground)
+    np.clip(mask, 0, 1, out=mask)
+    return _complement(mask)
+
+
+def _ratio(background: np.ndarray, foreground: np.ndarray) -> np.ndarray:
+    """``(B + eps) / (B + F + eps)``, computed in place (full-length spectrograms are
+    hundreds of MB; every fresh temporary costs time and memory)."""
+    eps = np.asarray(EPS, dtype=background.dtype)
+    denominator = background + foreground
+    denominator += eps
+    mask = background + eps
+    mask /= denominator
+    return mask
 
 
 def binary(
     background: np.ndarray, foreground: np.ndarray, threshold: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard mask: a bin is background where its soft background mask ≥ ``threshold``."""
-    mask = (background + EPS) / (background + foreground + EPS)
-    return _complement(mask >= threshold)
+    return _complement(_ratio(background, foreground) >= threshold)
 
 
 def wiener(
@@ -88,6 +99,8 @@ def mwf(
 
 
 MASKS = {"soft": soft, "binary": binary, "wiener": wiener, "mwf": mwf}
+# Real masks with foreground = 1 - background exactly (mwf's complex masks only nearly).
+COMPLEMENTARY = {"soft", "binary", "wiener"}
 # Strategies that filter the mixture STFT itself rather than comparing the two models.
 NEEDS_MIXTURE = {"mwf"}
 

@@ -75,9 +75,13 @@ def separate(
     del models  # the two models are the largest arrays alive; free them before the iSTFTs
     masks.high_pass(bg_mask, fg_mask, transform.freqs, algo.get("high_pass_cutoff", 0.0))
 
-    estimates = {
-        target: phase.reconstruct(phase_cfg["name"], m, spec, transform, n_samples,
-                                  **_params(phase_cfg))
-        for target, m in (("vocals", fg_mask), ("accompaniment", bg_mask))
-    }
-    return Separation(estimates, info)
+    vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
+                               **_params(phase_cfg))
+    if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
+        # The iSTFT is linear and reconstructs the mixture exactly, and the two masks sum
+        # to one: the accompaniment is the mixture minus the vocals (one iSTFT saved).
+        accompaniment = mixture.astype(np.float32) - vocals
+    else:
+        accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
+                                          n_samples, **_params(phase_cfg))
+    return Separation({"vocals": vocals, "accompaniment": accompaniment}, info)

@@ -89,7 +89,7 @@ class Stft:
 
     def inverse(self, spec: np.ndarray, n_samples: int) -> np.ndarray:
         """Inverse STFT of ``(freq, frames, channels)`` → real ``(n_samples, channels)``."""
-        audio = np.empty((n_samples, spec.shape[-1]), dtype=np.float32)
-        for ch in range(spec.shape[-1]):
-            audio[:, ch] = self._fft.istft(spec[..., ch], k1=n_samples)
-        return audio
+        # scipy's istft loops over frames in Python: all channels in one call halves that
+        # overhead, and its temporaries are per frame, so memory does not grow.
+        audio = self._fft.istft(np.moveaxis(spec, -1, 0), k1=n_samples, f_axis=-2, t_axis=-1)
+        return audio.T.astype(np.float32)

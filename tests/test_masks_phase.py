@@ -117,3 +117,25 @@ def test_griffin_lim_never_lowers_spectral_consistency_on_the_sample(sample_trac
             current = _inconsistency(gl, target, stft, len(x))
             assert current <= previous + 1e-6, (iterations, current, previous)
             previous = current
+
+
+@pytest.mark.parametrize("mask", [{"name": "soft"}, {"name": "binary", "threshold": 0.5}])
+def test_accompaniment_shortcut_equals_its_own_istft(sample_track, mask):
+    from repet_bench import separate
+
+    algo = {"name": "repet", "min_period": 0.8, "max_period": 8.0, "period": None, "high_pass_cutoff": 100.0}
+    stft_cfg = {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
+    x = sample_track.mixture
+    est = separate.separate(x, 44100, algo, stft_cfg, mask, {"name": "mixture"}).estimates
+    # the long way: the background mask applied and inverted on its own
+    stft = Stft()
+    spec = stft.forward(x.astype(np.float32))
+    from repet_bench.algorithms import Context, get_algorithm
+
+    models = get_algorithm("repet").fn(np.abs(spec), Context(stft, len(x)))
+    bg, fg = masks.compute_masks(mask["name"], models.background, models.foreground,
+                                 **{k: v for k, v in mask.items() if k != "name"})
+    masks.high_pass(bg, fg, stft.freqs, 100.0)
+    direct = phase.reconstruct("mixture", bg, spec, stft, len(x))
+    np.testing.assert_allclose(est["accompaniment"], direct, atol=1e-5)
+    np.testing.assert_allclose(est["vocals"] + est["accompaniment"], x, atol=1e-5)

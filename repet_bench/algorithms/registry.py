@@ -99,4 +99,5 @@ def get_algorithm(name: str) -> Algorithm:
 
 def residual(magnitude: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Foreground model of REPET-like methods: mixture minus background, never negative."""
-    return np.maximum(magnitude - background, 0, dtype=magnitude.dtype)
+    out = magnitude - background
+    return np.maximum(out, 0, out=out)  # in place: one full-size array, not two

@@ -49,6 +49,28 @@ def beat_spectrum(power: np.ndarray) -> np.ndarray:
     return acf / (n_frames - np.arange(n_frames)) / n_freqs
 
 
+def beat_spectrum_of(magnitude: np.ndarray, frame_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """REPET's beat spectrum of a magnitude spectrogram, with its lags in seconds (for plots).
+
+    Parameters
+    ----------
+    magnitude : ndarray, shape (freq, frames, channels)
+        Magnitude spectrogram.
+    frame_seconds : float
+        Hop in seconds (``Stft.frame_seconds``).
+
+    Returns
+    -------
+    lags : ndarray, shape (frames,)
+        Lag of each value in seconds (lag ``k`` frames is ``k * frame_seconds``).
+    beat : ndarray, shape (frames,)
+        :func:`beat_spectrum` of the channel-mean power, as :func:`repet` computes it.
+    """
+    power = np.mean(np.square(magnitude, dtype=np.float64), axis=2)
+    beat = beat_spectrum(power)
+    return np.arange(len(beat)) * frame_seconds, beat
+
+
 def period_bounds(
     n_frames: int, frame_seconds: float, duration: float, min_period: float, max_period: float
 ) -> tuple[int, int]:
@@ -155,7 +177,7 @@ def repet(
     if period is not None:
         lag = max(1, round(period / frame_seconds))
     else:
-        power = np.mean(np.square(magnitude, dtype=np.float64), axis=2)
+        power = np.square(magnitude).mean(axis=2, dtype=np.float64)
         beat = beat_spectrum(power)
         lag = find_period(beat, *period_bounds(n_frames, frame_seconds, ctx.duration,
                                                min_period, max_period))
