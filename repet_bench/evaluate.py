@@ -19,6 +19,9 @@ from .data import TARGETS, ensure_ffmpeg
 from .io import atomic_write_text
 
 METRICS = ("SDR", "SIR", "SAR", "ISR")
+# Whole-track scale-invariant metrics (Le Roux et al., ICASSP 2019), as nussl's
+# BSSEvalScale computes them in the open-source separation tutorial.
+SI_METRICS = ("SI-SDR", "SI-SIR", "SI-SAR")
 
 
 @dataclass
@@ -117,6 +120,63 @@ def evaluate_track(
     return TrackScores(store.json, error)
 
 
+def _db(num: float, den: float) -> float:
+    if num == 0:
+        return math.nan
+    return math.inf if den == 0 else 10 * math.log10(num / den)
+
+
+def scale_invariant(references: dict, estimates: dict) -> dict:
+    """SI-SDR, SI-SIR and SI-SAR of each target over the whole track.
+
+    Per channel (as nussl): the target part is the estimate's projection on its own
+    reference, ``s_t = (ŝ·s / |s|²) s``; the projection on all references splits the rest
+    into interference (``P ŝ - s_t``) and artifacts (``ŝ - P ŝ``). Channel values (dB) are
+    averaged. NaN where a reference is silent.
+
+    Parameters
+    ----------
+    references, estimates : dict of str to ndarray (samples, channels)
+        ``vocals`` and ``accompaniment``; estimates are padded/truncated to the
+        reference length.
+
+    Returns
+    -------
+    dict of str to dict of str to float
+        ``{target: {"SI-SDR": ..., "SI-SIR": ..., "SI-SAR": ...}}``.
+    """
+    refs = np.stack([references[t] for t in TARGETS]).astype(np.float64)  # (nsrc, n, ch)
+    n = refs.shape[1]
+    out = {}
+    for j, target in enumerate(TARGETS):
+        est = np.zeros(refs.shape[1:])
+        given = np.asarray(estimates[target], dtype=np.float64)[:n]
+        est[: len(given)] = given
+        per_channel = []
+        for c in range(refs.shape[2]):
+            R, y, s = refs[:, :, c].T, est[:, c], refs[j, :, c]
+            energy = s @ s
+            target_part = (s @ y / energy) * s if energy else np.zeros(n)
+            coeffs, *_ = np.linalg.lstsq(R, y, rcond=None)
+            projection = R @ coeffs
+            t2 = target_part @ target_part
+            interference, artifacts = projection - target_part, y - projection
+            per_channel.append((_db(t2, (y - target_part) @ (y - target_part)),
+                                _db(t2, interference @ interference),
+                                _db(t2, artifacts @ artifacts)))
+        values = np.mean(per_channel, axis=0)
+        out[target] = dict(zip(SI_METRICS, map(float, values)))
+    return out
+
+
+def si_rows(si: dict, track: str, subset: str) -> pd.DataFrame:
+    """Tidy rows of the scale-invariant metrics: one "frame" (0) per track, so the SiSEC
+    aggregation (median over frames, then over tracks) applies unchanged."""
+    rows = [(track, subset, target, metric, 0, 0.0, value)
+            for target, values in si.items() for metric, value in values.items()]
+    return pd.DataFrame(rows, columns=["track", "subset", "target", "metric", "frame", "time", "score"])
+
+
 def write_json(path: Path, scores: TrackScores) -> None:
     atomic_write_text(path, scores.json)
 
@@ -141,4 +201,5 @@ def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     """
     per_track = scores.groupby(["track", "target", "metric"])["score"].median()
     table = per_track.groupby(["target", "metric"]).median().unstack("metric")
-    return table.reindex(index=list(TARGETS), columns=list(METRICS))
+    present = [m for m in METRICS + SI_METRICS if m in table.columns]
+    return table.reindex(index=list(TARGETS), columns=present)

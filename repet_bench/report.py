@@ -40,7 +40,7 @@ from scipy import stats
 
 from . import plots
 from .data import TARGETS
-from .evaluate import METRICS
+from .evaluate import METRICS, SI_METRICS
 from .io import atomic_write, atomic_write_text
 from .runner import scored_config
 
@@ -63,7 +63,7 @@ REFERENCE_TITLE = ("Published: SiSEC 2018, full MUSDB18 test set (50 tracks) —
 _TRACK_SELECTION_KEYS = ("root", "subsets", "split", "tracks", "max_tracks")
 # Config groups that are named options shown as name(params); the rest as group.key=value.
 _OPTION_GROUPS = ("algo", "mask", "phase")
-_SCORE_COLUMNS = [f"{t}_{m}" for t in TARGETS for m in METRICS]
+_SCORE_COLUMNS = [f"{t}_{m}" for t in TARGETS for m in METRICS + SI_METRICS]
 
 
 # --------------------------------------------------------------------------- run dirs
@@ -620,6 +620,11 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
                                    zip(table[f"{target}_SDR_ci_low"], table[f"{target}_SDR_ci_high"])]
         for metric in METRICS[1:]:
             out[(target, metric)] = table[f"{target}_{metric}"].map(_num)
+    for target in TARGETS:  # the tutorial's whole-track metrics, in their own columns
+        for metric in SI_METRICS:
+            column = f"{target}_{metric}"
+            if column in table and table[column].notna().any():
+                out[(f"{target} (scale-invariant)", metric)] = table[column].map(_num)
     if with_tests:
         out[("vocals SDR vs best", "Δ median")] = [
             "" if r["rank"] == 1 or pd.isna(r["median_diff"]) else f"{r['median_diff']:+.2f}"

@@ -147,6 +147,7 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
         scores = evaluate.evaluate_track(ref.name, track.references, result.estimates,
                                          track.rate, job["eval"]["win"], job["eval"]["hop"],
                                          job["eval"]["backend"], _stats_path(ref, job))
+        si = evaluate.scale_invariant(track.references, result.estimates)
         t3 = time.perf_counter()
         evaluate.write_json(_museval_path(out_dir, ref), scores)
         record.update(
@@ -157,6 +158,7 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
             separation_seconds=round(t2 - t1, 3),
             evaluation_seconds=round(t3 - t2, 3),
             info=result.info,
+            scale_invariant=si,
         )
     except DiskFullError:
         raise  # not the track's fault: stop the run, keep what is finished
@@ -184,8 +186,13 @@ def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
 
 def collect_scores(out_dir: Path, refs: list[data.TrackRef], cfg: dict, digest: str) -> pd.DataFrame:
     """Tidy scores of every scored track, read back from the museval JSON files."""
-    frames = [evaluate.read_json(_museval_path(out_dir, r), r.name, r.subset)
-              for r in refs if is_scored(out_dir, r)]
+    frames = []
+    for r in refs:
+        if is_scored(out_dir, r):
+            frames.append(evaluate.read_json(_museval_path(out_dir, r), r.name, r.subset))
+            si = (_read_record(out_dir, r) or {}).get("scale_invariant")
+            if si:
+                frames.append(evaluate.si_rows(si, r.name, r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)
