@@ -6,7 +6,7 @@ GB = 1024**3
 def test_peak_grows_with_length_and_is_the_largest_stage():
     assert worker_peak_bytes(420) > worker_peak_bytes(180) > worker_peak_bytes(6)
     assert worker_peak_bytes(420) == worker_peak_bytes(420, ["museval"])
-    assert 7 * GB < worker_peak_bytes(420) < 8 * GB  # the measured museval line at 7 min
+    assert 8 * GB < worker_peak_bytes(420) < 9 * GB  # measured: 8714 MiB at 7 min
 
 
 def test_auto_workers_are_bounded_by_cores_tracks_and_memory():
