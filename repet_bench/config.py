@@ -59,6 +59,62 @@ class RepetConfig(AlgoConfig):
 
 
 @dataclass
+class RepetSimConfig(AlgoConfig):
+    name: str = "repet_sim"
+    similarity_threshold: float = 0.0
+    min_distance_between_frames: float = 1.0
+    max_repeating_frames: int = 100
+
+
+@dataclass
+class Ft2dConfig(AlgoConfig):
+    name: str = "ft2d"
+    peak_method: str = "local_std"
+    neighborhood_size: list[int] = field(default_factory=lambda: [1, 25])
+    quadrants: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
+    sisec18_quirks: bool = True
+
+
+@dataclass
+class AdaptiveRepetConfig(AlgoConfig):
+    name: str = "adaptive_repet"
+    min_period: float = 1.0
+    max_period: float = 10.0
+    segment_length: float = 10.0
+    segment_step: float = 5.0
+    filter_order: int = 5
+
+
+@dataclass
+class RepetExtendedConfig(AlgoConfig):
+    name: str = "repet_extended"
+    min_period: float = 1.0
+    max_period: float = 10.0
+    segment_length: float = 10.0
+    segment_step: float = 5.0
+
+
+# Oracles and the mixture anchor: no parameters, and no high-pass (the oracle masks are
+# exact; the mixture bypasses masking).
+@dataclass
+class IbmConfig(AlgoConfig):
+    name: str = "ibm"
+    high_pass_cutoff: float = 0.0
+
+
+@dataclass
+class IrmConfig(AlgoConfig):
+    name: str = "irm"
+    high_pass_cutoff: float = 0.0
+
+
+@dataclass
+class MixConfig(AlgoConfig):
+    name: str = "mix"
+    high_pass_cutoff: float = 0.0
+
+
+@dataclass
 class MaskConfig:
     name: str = MISSING
 
@@ -76,8 +132,20 @@ class WienerMaskConfig(MaskConfig):
 
 
 @dataclass
+class MwfMaskConfig(MaskConfig):
+    name: str = "mwf"
+    iterations: int = 1
+
+
+@dataclass
 class PhaseConfig:
     name: str = MISSING
+
+
+@dataclass
+class GriffinLimPhaseConfig(PhaseConfig):
+    name: str = "griffin_lim"
+    iterations: int = 32
 
 
 @dataclass
@@ -120,11 +188,16 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    # Keep each track's estimates (and mixture/true sources) as wav for listening; with
+    # estimates_seconds, only the first N seconds.
+    save_estimates: bool = False
+    estimates_seconds: Optional[float] = None
 
 
 # Keys that change how a run executes, not what it computes: they may differ between a
 # run and its resumption.
-RUNTIME_KEYS = ("runner", "paths", "dataset.root")
+RUNTIME_KEYS = ("runner", "paths", "dataset.root", "dataset.decode_cache", "save_estimates",
+                "estimates_seconds")
 
 
 def register_configs() -> None:
@@ -135,16 +208,29 @@ def register_configs() -> None:
     cs.store(group="eval", name="base_eval", node=EvalConfig)
     cs.store(group="runner", name="base_runner", node=RunnerConfig)
     cs.store(group="algo", name="base_repet", node=RepetConfig)
+    cs.store(group="algo", name="base_repet_sim", node=RepetSimConfig)
+    cs.store(group="algo", name="base_ft2d", node=Ft2dConfig)
+    cs.store(group="algo", name="base_adaptive_repet", node=AdaptiveRepetConfig)
+    cs.store(group="algo", name="base_repet_extended", node=RepetExtendedConfig)
+    cs.store(group="algo", name="base_ibm", node=IbmConfig)
+    cs.store(group="algo", name="base_irm", node=IrmConfig)
+    cs.store(group="algo", name="base_mix", node=MixConfig)
     cs.store(group="mask", name="base_mask", node=MaskConfig)
     cs.store(group="mask", name="base_binary", node=BinaryMaskConfig)
     cs.store(group="mask", name="base_wiener", node=WienerMaskConfig)
+    cs.store(group="mask", name="base_mwf", node=MwfMaskConfig)
     cs.store(group="phase", name="base_phase", node=PhaseConfig)
+    cs.store(group="phase", name="base_griffin_lim", node=GriffinLimPhaseConfig)
 
 
 # Range checks Hydra's type checks cannot express: (dotted key, predicate, what is allowed).
 # A key absent from the config (e.g. another algorithm's parameter) is skipped.
 def _positive(v):
     return v is not None and v > 0
+
+
+def _int_at_least(low):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
 
 
 RULES = [
@@ -156,6 +242,7 @@ RULES = [
     ("eval.backend", lambda v: v in ("museval", "fast"), "museval or fast"),
     ("eval.win", _positive, "a positive number of seconds"),
     ("eval.hop", _positive, "a positive number of seconds"),
+    ("estimates_seconds", lambda v: v is None or v > 0, "null or a positive number of seconds"),
     ("dataset.offset", lambda v: v >= 0, "0 or more seconds"),
     ("dataset.duration", lambda v: v is None or v > 0, "null or a positive number of seconds"),
     ("dataset.max_tracks", lambda v: v is None or v > 0, "null or a positive count"),
@@ -163,8 +250,20 @@ RULES = [
     ("algo.max_period", _positive, "a positive number of seconds, at least algo.min_period"),
     ("algo.period", lambda v: v is None or v > 0, "null or a positive number of seconds"),
     ("algo.high_pass_cutoff", lambda v: v >= 0, "0 (off) or a frequency in Hz"),
+    ("algo.similarity_threshold", lambda v: 0 <= v <= 1, "a similarity in [0, 1]"),
+    ("algo.min_distance_between_frames", lambda v: v >= 0, "0 or more seconds"),
+    ("algo.max_repeating_frames", _int_at_least(1), "a count of at least 1 (the frame itself)"),
+    ("algo.peak_method", lambda v: v in ("local_std", "original"), "local_std or original"),
+    ("algo.neighborhood_size", lambda v: len(v) == 2 and all(_int_at_least(1)(n) for n in v),
+     "two positive sizes in 2DFT bins, [freq, time]"),
+    ("algo.quadrants", lambda v: set(v) <= {0, 1, 2, 3}, "a list of quadrants among 0, 1, 2, 3"),
+    ("algo.segment_length", _positive, "a positive number of seconds"),
+    ("algo.segment_step", _positive, "a positive number of seconds"),
+    ("algo.filter_order", _int_at_least(1), "a number of frames of at least 1"),
     ("mask.threshold", lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     ("mask.power", _positive, "a positive exponent"),
+    ("mask.iterations", _int_at_least(0), "0 or more EM iterations"),
+    ("phase.iterations", _int_at_least(0), "0 or more Griffin-Lim iterations"),
 ]
 
 
@@ -189,6 +288,10 @@ def validate(cfg: dict) -> None:
     lo, hi = get("algo.min_period"), get("algo.max_period")
     if _ABSENT not in (lo, hi) and lo is not None and hi is not None and lo > hi:
         errors.append(f"algo.min_period={lo} exceeds algo.max_period={hi}")
+    length, step = get("algo.segment_length"), get("algo.segment_step")
+    if get("algo.name") == "repet_extended" and _ABSENT not in (length, step) and step > length:
+        errors.append(f"algo.segment_step={step} exceeds algo.segment_length={length}: "
+                      "windows would leave frames uncovered")
     if errors:
         raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
 

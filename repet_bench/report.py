@@ -38,7 +38,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 from scipy import stats
 
-from . import plots
+from . import listen, plots
 from .data import TARGETS
 from .evaluate import METRICS, SI_METRICS
 from .io import atomic_write, atomic_write_text
@@ -897,7 +897,7 @@ def _not_ranked_section(runs: pd.DataFrame, out_dir: Path) -> Section:
 def build_report(paths: Sequence[Path], out: Path | None = None,
                  scatter: tuple[str, str] | None = None, reference_dir: Path | None = None,
                  extra_sections: Sequence[Section] = (), seed: int = SEED,
-                 write: bool = True) -> Report:
+                 write: bool = True, listen_tracks: Sequence[str] | None = None) -> Report:
     """Find the runs under ``paths``, rank them and write the report.
 
     Parameters
@@ -912,7 +912,10 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     reference_dir : Path, optional
         Folder of the SiSEC 2018 CSVs (default: the repo's ``results/reference``).
     extra_sections : sequence of Section
-        Appended to the page (room for later additions such as audio players).
+        Appended to the page.
+    listen_tracks : sequence of str, optional
+        Tracks to show audio players for, from runs run with ``save_estimates=true``
+        (default: the first two tracks with estimates).
     write : bool
         Write the files (False: only compute).
 
@@ -966,6 +969,9 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     if len(comparison):
         sections.append(_comparison_section(comparison, labels))
     sections.append(_not_ranked_section(runs_table, out_dir))
+    players = listen.section_html(runs_table, out_dir, listen_tracks)
+    if players:
+        sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
     sections += list(extra_sections)
     board = _csv_table(boards, ref_table, runs_table)
     report = Report(out_dir, runs_table, per_track, groups, board, comparison, sections,
@@ -1010,9 +1016,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "for the per-track scatter")
     parser.add_argument("--reference", type=Path,
                         help="folder of the SiSEC 2018 CSVs (default: results/reference/)")
+    parser.add_argument("--listen", nargs="+", metavar="TRACK",
+                        help="tracks to embed audio players for (runs with save_estimates=true)")
     args = parser.parse_args(argv)
     try:
-        report = build_report(args.dirs, args.out, args.scatter, args.reference)
+        report = build_report(args.dirs, args.out, args.scatter, args.reference,
+                              listen_tracks=args.listen)
     except (FileNotFoundError, ValueError) as exc:
         print(f"repet_bench.report: {exc}", file=sys.stderr)
         return 2

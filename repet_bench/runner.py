@@ -31,7 +31,7 @@ from joblib import Parallel, delayed, parallel_config
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from . import data, evaluate
+from . import data, evaluate, listen
 from .config import RUNTIME_KEYS, unknown_keys, validate
 from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
                  remove_stale_temporaries, safe_filename)
@@ -149,6 +149,9 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
                                          job["eval"]["backend"], _stats_path(ref, job))
         si = evaluate.scale_invariant(track.references, result.estimates)
         t3 = time.perf_counter()
+        if job.get("save_estimates"):
+            listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
+                                  track.references, result.estimates, job.get("estimates_seconds"))
         evaluate.write_json(_museval_path(out_dir, ref), scores)
         record.update(
             status="scored",

@@ -72,16 +72,24 @@ def separate(
     bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background, models.foreground,
                                            mixture=spec, **_params(mask))
     info = dict(models.info)
-    del models  # the two models are the largest arrays alive; free them before the iSTFTs
+    # Free the models (and oracle references) before the iSTFTs: on a 7-minute track each
+    # spectrogram-sized array is ~280 MB, and peak memory is what limits workers.
+    del models, ref_mags
     masks.high_pass(bg_mask, fg_mask, transform.freqs, algo.get("high_pass_cutoff", 0.0))
 
-    vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
-                               **_params(phase_cfg))
     if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
         # The iSTFT is linear and reconstructs the mixture exactly, and the two masks sum
-        # to one: the accompaniment is the mixture minus the vocals (one iSTFT saved).
+        # to one: the accompaniment is the mixture minus the vocals (one iSTFT saved). The
+        # mixture STFT is not needed afterwards, so it is masked in place.
+        del bg_mask
+        spec *= fg_mask
+        del fg_mask
+        vocals = transform.inverse(spec, n_samples)
+        del spec
         accompaniment = mixture.astype(np.float32) - vocals
     else:
+        vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
+                                   **_params(phase_cfg))
         accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
                                           n_samples, **_params(phase_cfg))
     return Separation({"vocals": vocals, "accompaniment": accompaniment}, info)

@@ -125,7 +125,12 @@ def test_all_silent_vocals_are_scored_nan_with_the_reason(stems, tmp_path):
     import pandas as pd
 
     scores = pd.read_parquet(tmp_path / "out" / "scores.parquet")
-    assert scores[scores.track == "Instrumental - Track"].score.isna().all()
+    inst = scores[scores.track == "Instrumental - Track"]
+    assert inst[inst.metric.isin(["SDR", "SIR", "SAR", "ISR"])].score.isna().all()
+    # scale-invariant metrics are per target: undefined for the silent vocals only
+    si = inst[inst.metric.str.startswith("SI-")]
+    assert si[si.target == "vocals"].score.isna().all()
+    assert si[si.target == "accompaniment"].score.notna().all()
     assert scores[scores.track == GOOD].score.notna().any()
 
 
@@ -184,7 +189,8 @@ def test_full_disk_stops_the_run_and_keeps_finished_tracks(stems, tmp_path, monk
 
 
 def _bad_value(key: str):
-    return {"runner.n_jobs": 0, "mask.threshold": 1.5}.get(key, -1)
+    return {"runner.n_jobs": 0, "mask.threshold": 1.5, "algo.neighborhood_size": "[0,25]",
+            "algo.quadrants": "[0,7]"}.get(key, -1)
 
 
 @pytest.mark.parametrize("key", [k for k, _, _ in RULES])

@@ -73,3 +73,14 @@ def test_out_of_range_values_are_named(override, message):
     cfg = compose("config", overrides=["+algo=repet", *override.split()])
     with pytest.raises(ValueError, match=message):
         validate(OmegaConf.to_container(cfg, resolve=True))
+
+
+@pytest.mark.parametrize("experiment", available("experiment"))
+def test_experiment_presets_compose_into_sweeps_of_known_options(experiment):
+    cfg = compose("config", overrides=[f"+experiment={experiment}"], return_hydra_config=True)
+    params = cfg.hydra.sweeper.params
+    assert params["+algo"]
+    for group, values in params.items():
+        known = set(available(group.lstrip("+")))
+        assert set(values.split(",")) <= known, (group, values)
+    assert cfg.dataset.decode_cache is True

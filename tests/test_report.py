@@ -291,3 +291,27 @@ def test_html_in_headless_browser(real_report, tmp_path):
     _browser(chromium, tmp_path / "profile2", f"--screenshot={shot}",
              (real_report / "leaderboard.html").as_uri())
     assert shot.stat().st_size > 10_000
+
+
+def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache):
+    import soundfile as sf
+
+    for extra in ([], ["mask=binary"]):
+        r = subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet", "save_estimates=true",
+                            "estimates_seconds=2", "runner.progress=false", *extra],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    runs = sorted((tmp_path / "results" / "runs").iterdir())
+    folder = runs[0] / "estimates" / "test" / "The Easton Ellises - Falcon 69"
+    names = {p.name for p in folder.glob("*.wav")}
+    assert names == {"mixture.wav", "vocals.wav", "accompaniment.wav", "vocals_true.wav",
+                     "accompaniment_true.wav"}
+    audio, rate = sf.read(folder / "vocals.wav")
+    assert rate == 44100 and audio.shape == (2 * 44100, 2)
+
+    out = tmp_path / "report"
+    assert report.main([str(tmp_path / "results"), "--out", str(out)]) == 0
+    page = (out / "leaderboard.html").read_text()
+    assert page.count("<audio") == 3 + 2 * 2  # mixture, 2 true sources, 2 configs x 2 targets
+    for src in __import__("re").findall(r'<audio[^>]*src="([^"]+)"', page):
+        assert (out / src).resolve().exists(), src

@@ -1,0 +1,70 @@
+"""Oracle bounds and the lower anchor: the SiSEC 2018 IBM / IRM and MIX entries.
+
+The ideal masks need the true sources: ``ibm`` and ``irm`` return the true accompaniment
+magnitude as background model and the true vocals magnitude as foreground model, so the
+mask strategy turns them into the oracle masks (binary → ideal binary mask, soft → ratio
+mask ``|A| / (|A| + |V|)``, wiener → power ratio ``|A|² / (|A|² + |V|²)``). ``mix`` is the
+mixture itself as every estimate, the floor every method must beat.
+
+sigsep-mus-oracle (which produced SiSEC 2018's IBM1/IBM2/IRM1/IRM2) differs in ways this
+harness does not reproduce: it splits the accompaniment into drums, bass and other (so
+its accompaniment ratio mask is a sum over three sources), compares each source to the
+*mixture* magnitude for the binary masks, and uses scipy's default STFT (Hann, 2048,
+hop 1024); here the two targets and the run's STFT are used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Context, Models, register
+
+
+def _reference(ctx: Context, target: str, shape: tuple) -> np.ndarray:
+    if not ctx.references or target not in ctx.references:
+        raise ValueError(f"oracle needs the {target!r} reference magnitude")
+    reference = np.asarray(ctx.references[target], dtype=np.float32)
+    if reference.shape != shape:
+        raise ValueError(f"{target} reference magnitude has shape {reference.shape}, "
+                         f"the mixture {shape}")
+    return reference
+
+
+def oracle(magnitude: np.ndarray, ctx: Context) -> Models:
+    """True source magnitudes as the two models.
+
+    Parameters
+    ----------
+    magnitude : ndarray, shape (freq, frames, channels)
+        Mixture magnitude (only its shape is used).
+    ctx : Context
+        ``references`` holds the ``accompaniment`` and ``vocals`` magnitudes, same shape.
+
+    Returns
+    -------
+    Models
+        background = ``|STFT(accompaniment)|``, foreground = ``|STFT(vocals)|``. The
+        soft mask of these is the magnitude ratio mask (IRM1), the wiener mask with
+        power 2 the power ratio mask (IRM2), the binary mask the ideal binary mask
+        (``|A| >= |V|``, IBM1); with binary ``threshold`` t on the soft mask it is
+        ``|A| >= t / (1 - t) |V|``.
+    """
+    return Models(_reference(ctx, "accompaniment", magnitude.shape),
+                  _reference(ctx, "vocals", magnitude.shape))
+
+
+# One function, two names: the models are the same, the mask strategy (mask=binary for
+# IBM, mask=soft / wiener for IRM) makes the oracle. The names keep results apart.
+register("ibm", needs_references=True)(oracle)
+register("irm", needs_references=True)(oracle)
+
+
+@register("mix", mixture_estimates=True)
+def mix(magnitude: np.ndarray, ctx: Context) -> Models:
+    """The mixture as both estimates (SiSEC's MIX anchor).
+
+    ``separate`` short-circuits algorithms registered with ``mixture_estimates`` and
+    returns the mixture audio itself, bypassing masks and phase; these models (all
+    background) are what masking would give if it were applied.
+    """
+    return Models(magnitude, np.zeros_like(magnitude))

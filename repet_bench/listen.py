@@ -1,0 +1,81 @@
+"""Listening: estimates kept as wav files, and audio players in the HTML report.
+
+A run with ``save_estimates=true`` writes, per track, under ``<run>/estimates/<subset>/<track>/``:
+``vocals.wav`` and ``accompaniment.wav`` (the estimates) and ``mixture.wav``,
+``vocals_true.wav``, ``accompaniment_true.wav`` (what they should be), all 16-bit and, with
+``estimates_seconds=N``, only the first N seconds (a 7-minute track is 74 MB per file).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import atomic_write, safe_filename
+
+TARGETS = ("vocals", "accompaniment")
+
+
+def estimates_dir(run_dir: Path, subset: str, track: str) -> Path:
+    return Path(run_dir) / "estimates" / subset / safe_filename(track)
+
+
+def save_estimates(run_dir: Path, subset: str, track: str, rate: int, mixture: np.ndarray,
+                   references: dict, estimates: dict, seconds: float | None = None) -> Path:
+    """Write one track's estimates and references (each ``(samples, channels)``) as wav."""
+    import soundfile as sf
+
+    folder = estimates_dir(run_dir, subset, track)
+    n = None if seconds is None else int(seconds * rate)
+    files = {"mixture": mixture, **{f"{t}_true": references[t] for t in TARGETS},
+             **{t: estimates[t] for t in TARGETS}}
+    for name, audio in files.items():
+        clipped = np.clip(np.asarray(audio)[:n], -1, 1)
+        atomic_write(folder / f"{name}.wav",
+                     lambda tmp, a=clipped: sf.write(tmp, a, rate, subtype="PCM_16", format="WAV"))
+    return folder
+
+
+def _player(path: Path, out_dir: Path) -> str:
+    src = html.escape(os.path.relpath(path, out_dir))
+    return f'<audio controls preload="none" src="{src}"></audio>'
+
+
+def section_html(runs: pd.DataFrame, out_dir: Path, tracks: list[str] | None = None,
+                 max_tracks: int = 2) -> str | None:
+    """Audio players for chosen tracks: mixture and true sources, then each configuration's
+    vocals and accompaniment side by side. None when no run kept estimates.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        The report's runs table (``run`` = run dir, ``config`` = label, ``ranked``).
+    tracks : list of str, optional
+        Track names to show (default: the first ``max_tracks`` tracks found).
+    """
+    found = {}  # track -> [(config, folder)]
+    for _, row in runs[runs["ranked"]].iterrows():
+        for folder in sorted((Path(row["run"]) / "estimates").glob("*/*")):
+            if (folder / "vocals.wav").exists():
+                found.setdefault(folder.name, []).append((row["config"], folder))
+    names = [t for t in (tracks or sorted(found)) if safe_filename(t) in found][:len(tracks or []) or max_tracks]
+    if not names:
+        return None
+    parts = []
+    for name in names:
+        entries = found[safe_filename(name)]
+        first = entries[0][1]
+        parts.append(f"<h3>{html.escape(name)}</h3><table class=\"listen\"><tr><th></th>"
+                     "<th>vocals</th><th>accompaniment</th></tr>")
+        parts.append(f"<tr><td>mixture</td><td colspan=2>{_player(first / 'mixture.wav', out_dir)}</td></tr>")
+        parts.append("<tr><td>true sources</td>" + "".join(
+            f"<td>{_player(first / f'{t}_true.wav', out_dir)}</td>" for t in TARGETS) + "</tr>")
+        for config, folder in entries:
+            parts.append(f"<tr><td>{html.escape(config)}</td>" + "".join(
+                f"<td>{_player(folder / f'{t}.wav', out_dir)}</td>" for t in TARGETS) + "</tr>")
+        parts.append("</table>")
+    return "\n".join(parts)
