@@ -76,22 +76,20 @@ class Ft2dConfig(AlgoConfig):
 
 
 @dataclass
-class AdaptiveRepetConfig(AlgoConfig):
-    name: str = "adaptive_repet"
-    min_period: float = 1.0
-    max_period: float = 10.0
-    segment_length: float = 10.0
-    segment_step: float = 5.0
-    filter_order: int = 5
-
-
-@dataclass
 class RepetExtendedConfig(AlgoConfig):
+    """REPET per window; also the base of adaptive REPET (same windowing, Rafii's defaults)."""
+
     name: str = "repet_extended"
     min_period: float = 1.0
     max_period: float = 10.0
     segment_length: float = 10.0
     segment_step: float = 5.0
+
+
+@dataclass
+class AdaptiveRepetConfig(RepetExtendedConfig):
+    name: str = "adaptive_repet"
+    filter_order: int = 5
 
 
 # Oracles and the mixture anchor: no parameters, and no high-pass (the oracle masks are
