@@ -206,3 +206,48 @@ def scatter(per_track: pd.DataFrame, config_a: str, config_b: str, path: Path,
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def track_analysis(mixture: np.ndarray, rate: int, path: Path, title: str = "",
+                   stft_cfg: dict | None = None, algo_cfg: dict | None = None) -> Path:
+    """One track through REPET: its beat spectrum with the period picked, and the mixture,
+    background and foreground magnitude spectrograms (dB, first channel).
+
+    Parameters
+    ----------
+    mixture : ndarray, shape (samples, channels)
+    rate : int
+        Sample rate in Hz.
+    stft_cfg, algo_cfg : dict, optional
+        ``stft`` and ``algo`` configs (default nussl's STFT and REPET's defaults).
+    """
+    from .algorithms import Context, get_algorithm
+    from .algorithms.repet import beat_spectrum_of
+    from .stft import Stft
+
+    stft_cfg = stft_cfg or {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
+    params = {k: v for k, v in (algo_cfg or {}).items()
+              if k in ("min_period", "max_period", "period")}
+    stft = Stft(stft_cfg["window_length"], stft_cfg["hop"], stft_cfg["window"], rate)
+    magnitude = np.abs(stft.forward(mixture.astype(np.float32)))
+    lags, beat = beat_spectrum_of(magnitude, stft.frame_seconds)
+    models = get_algorithm("repet").fn(magnitude, Context(stft, len(mixture)), **params)
+    period = models.info["period_seconds"]
+
+    fig = _figure(11, 10)
+    axes = fig.subplots(4, 1)
+    shown = lags <= min(lags[-1], 3 * max(period if np.isfinite(period) else 8.0, 1.0))
+    axes[0].plot(lags[shown], beat[shown], color="0.2", lw=1)
+    if np.isfinite(period):
+        axes[0].axvline(period, color="C3", ls="--", label=f"period {period:.2f} s")
+        axes[0].legend(loc="upper right")
+    axes[0].set(xlabel="lag (s)", ylabel="beat spectrum", title=title or "REPET beat spectrum")
+    extent = [0, magnitude.shape[1] * stft.frame_seconds, 0, rate / 2000]
+    ref = 20 * np.log10(magnitude[..., 0].max() + 1e-12)
+    for ax, (name, spec) in zip(axes[1:], (("mixture", magnitude), ("background (repeating model)",
+                                             models.background), ("foreground", models.foreground))):
+        db = 20 * np.log10(spec[..., 0] + 1e-12) - ref
+        ax.imshow(db, origin="lower", aspect="auto", extent=extent, vmin=-80, vmax=0, cmap="magma")
+        ax.set(ylabel="kHz", title=name, ylim=(0, 8))
+    axes[-1].set_xlabel("time (s)")
+    return _save(fig, path)

@@ -41,7 +41,7 @@ from scipy import stats
 from . import listen, plots
 from .data import TARGETS
 from .evaluate import METRICS, SI_METRICS
-from .io import atomic_write, atomic_write_text
+from .io import atomic_write, atomic_write_text, safe_filename
 from .runner import scored_config
 
 SEED = 0                 # bootstrap seed: the same runs always give the same report
@@ -1003,6 +1003,37 @@ def _csv_table(boards: list[pd.DataFrame], ref_table: pd.DataFrame,
 
 # --------------------------------------------------------------------------- CLI
 
+def track_sections(runs: Sequence[Run], tracks: Sequence[str], out_dir: Path) -> list[Section]:
+    """A "Track analysis" section per named track: REPET's beat spectrum, the period it
+    picks and the three spectrograms, with the STFT/REPET settings of the first run that
+    scored the track (its dataset config locates the audio).
+
+    Raises
+    ------
+    ValueError
+        A track no readable run scored.
+    """
+    from . import data
+
+    sections = []
+    for name in tracks:
+        run = next((r for r in runs if r.config and any(k.split("/", 1)[-1] == name
+                                                         for k in r.tracks)), None)
+        if run is None:
+            raise ValueError(f"--analyse {name!r}: no run scored a track of that name")
+        cfg = OmegaConf.create(run.config)
+        refs = data.list_tracks(cfg.dataset, Path(cfg.paths.cache).expanduser())
+        ref = next(r for r in refs if r.name == name)
+        track = data.load_track(ref)
+        algo = run.config["algo"] if run.config["algo"]["name"] == "repet" else None
+        png = plots.track_analysis(track.mixture, track.rate,
+                                   out_dir / "plots" / f"track-{safe_filename(name)}.png",
+                                   name, run.config["stft"], algo)
+        md, body = _figure(png, out_dir, f"{name}: beat spectrum and REPET models")
+        sections.append(Section(f"track-{len(sections)}", f"Track analysis: {name}", md, body))
+    return sections
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m repet_bench.report``: exit 0, or 2 when nothing can be reported."""
     parser = argparse.ArgumentParser(
@@ -1018,10 +1049,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="folder of the SiSEC 2018 CSVs (default: results/reference/)")
     parser.add_argument("--listen", nargs="+", metavar="TRACK",
                         help="tracks to embed audio players for (runs with save_estimates=true)")
+    parser.add_argument("--analyse", nargs="+", metavar="TRACK", default=(),
+                        help="tracks to plot the beat spectrum, period and spectrograms of "
+                             "(read from the dataset of the first run that scored them)")
     args = parser.parse_args(argv)
     try:
+        out_dir = args.out if args.out is not None else args.dirs[0] / "report"
+        extra = track_sections(find_runs(args.dirs), args.analyse, out_dir)
         report = build_report(args.dirs, args.out, args.scatter, args.reference,
-                              listen_tracks=args.listen)
+                              extra_sections=extra, listen_tracks=args.listen)
     except (FileNotFoundError, ValueError) as exc:
         print(f"repet_bench.report: {exc}", file=sys.stderr)
         return 2

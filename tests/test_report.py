@@ -315,3 +315,16 @@ def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache):
     assert page.count("<audio") == 3 + 2 * 2  # mixture, 2 true sources, 2 configs x 2 targets
     for src in __import__("re").findall(r'<audio[^>]*src="([^"]+)"', page):
         assert (out / src).resolve().exists(), src
+
+
+def test_track_analysis_plots_beat_spectrum_and_models(tmp_path, cache):
+    r = subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet", "runner.progress=false"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "report"
+    name = "The Easton Ellises - Falcon 69"
+    assert report.main([str(tmp_path / "results"), "--out", str(out), "--analyse", name]) == 0
+    png = out / "plots" / f"track-{name}.png"
+    assert png.exists() and png.stat().st_size > 10_000
+    assert f"Track analysis: {name}" in (out / "leaderboard.html").read_text()
+    assert report.main([str(tmp_path / "results"), "--out", str(out), "--analyse", "Nope"]) == 2
