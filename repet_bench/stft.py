@@ -14,6 +14,8 @@ import numpy as np
 from scipy.signal import ShortTimeFFT, get_window
 
 WINDOWS = ("sqrt_hann", "hann", "hamming", "blackman")
+# Frames per scipy STFT call: its complex128 temporary is then ~17 MB (2048-point FFT).
+FRAME_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,9 @@ class Stft:
         """Complex STFT of ``audio`` ``(samples, channels)`` → ``(freq, frames, channels)``.
 
         The result is complex64 (halves memory on full-length tracks; BSS Eval scores are
-        unaffected at that precision). scipy computes in complex128, so channels are
-        transformed one at a time to bound the temporary.
+        unaffected at that precision). scipy computes in complex128, so frames are
+        transformed in chunks of :data:`FRAME_CHUNK` per channel: the temporary stays a few
+        MB instead of twice the size of the result.
         """
         audio = np.asarray(audio)
         if audio.ndim != 2 or audio.shape[0] < self.window_length:
@@ -81,10 +84,12 @@ class Stft:
                 f"audio of shape {audio.shape} is too short for the STFT: it needs "
                 f"(samples, channels) with at least stft.window_length={self.window_length} samples"
             )
-        n_frames = self._fft.p_max(audio.shape[0]) - self._fft.p_min
-        spec = np.empty((self.n_freqs, n_frames, audio.shape[1]), dtype=np.complex64)
+        p_min, p_max = self._fft.p_min, self._fft.p_max(audio.shape[0])
+        spec = np.empty((self.n_freqs, p_max - p_min, audio.shape[1]), dtype=np.complex64)
         for ch in range(audio.shape[1]):
-            spec[..., ch] = self._fft.stft(audio[:, ch])
+            for p0 in range(p_min, p_max, FRAME_CHUNK):
+                p1 = min(p0 + FRAME_CHUNK, p_max)
+                spec[:, p0 - p_min : p1 - p_min, ch] = self._fft.stft(audio[:, ch], p0=p0, p1=p1)
         return spec
 
     def inverse(self, spec: np.ndarray, n_samples: int) -> np.ndarray:

@@ -30,3 +30,14 @@ def test_too_short_audio_is_a_clear_error():
 def test_bad_parameters_are_rejected(kwargs):
     with pytest.raises(ValueError):
         Stft(**kwargs)
+
+
+def test_chunked_forward_equals_scipy_in_one_call():
+    from scipy.signal import ShortTimeFFT, get_window
+
+    from repet_bench import stft as stft_module
+
+    x = np.random.default_rng(5).standard_normal((3 * stft_module.FRAME_CHUNK * 512 + 777, 2)).astype(np.float32)
+    stft = Stft()
+    whole = ShortTimeFFT(np.sqrt(get_window("hann", 2048)), 512, 44100).stft(x.T.astype(np.float64))
+    np.testing.assert_allclose(stft.forward(x), np.moveaxis(whole, 0, -1), atol=1e-3, rtol=1e-5)
