@@ -116,9 +116,14 @@ def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
         return None
 
 
-def is_scored(out_dir: Path, ref: data.TrackRef) -> bool:
-    record = _read_record(out_dir, ref)
+def is_scored(out_dir: Path, ref: data.TrackRef, record: dict | None = None) -> bool:
+    """Done = a ``scored`` record and its museval JSON; pass ``record`` if already read."""
+    record = record if record is not None else _read_record(out_dir, ref)
     return bool(record and record.get("status") == "scored" and _museval_path(out_dir, ref).exists())
+
+
+def _cache_dir(job: dict) -> Path:
+    return Path(job["paths"]["cache"]).expanduser()
 
 
 def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
@@ -128,7 +133,7 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
     if ev["backend"] != "fast":
         return None
     key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}"
-    return Path(job["paths"]["cache"]).expanduser() / "refstats" / f"{key}.npz"
+    return _cache_dir(job) / "refstats" / f"{key}.npz"
 
 
 def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
@@ -138,7 +143,7 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
         t0 = time.perf_counter()
         decode_cache = None
         if job["dataset"].get("decode_cache"):
-            decode_cache = Path(job["paths"]["cache"]).expanduser() / "decoded"
+            decode_cache = _cache_dir(job) / "decoded"
         track = data.load_track(ref, decode_cache)
         t1 = time.perf_counter()
         result = separate(track.mixture, track.rate, job["algo"], job["stft"], job["mask"],
@@ -187,15 +192,17 @@ def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
         )
 
 
-def collect_scores(out_dir: Path, refs: list[data.TrackRef], cfg: dict, digest: str) -> pd.DataFrame:
-    """Tidy scores of every scored track, read back from the museval JSON files."""
+def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg: dict,
+                   digest: str) -> pd.DataFrame:
+    """Tidy scores of every scored track, read back from the museval JSON files (and the
+    scale-invariant metrics from the track ``records``, keyed by ``TrackRef.key``)."""
     frames = []
     for r in refs:
-        if is_scored(out_dir, r):
+        record = records.get(r.key)
+        if is_scored(out_dir, r, record):
             frames.append(evaluate.read_json(_museval_path(out_dir, r), r.name, r.subset))
-            si = (_read_record(out_dir, r) or {}).get("scale_invariant")
-            if si:
-                frames.append(evaluate.si_rows(si, r.name, r.subset))
+            if record.get("scale_invariant"):
+                frames.append(evaluate.si_rows(record["scale_invariant"], r.name, r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)
@@ -232,7 +239,7 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
     job = OmegaConf.to_container(cfg, resolve=True)
     validate(job)
     digest = config_hash(job)
-    refs = data.list_tracks(cfg.dataset, Path(job["paths"]["cache"]).expanduser())
+    refs = data.list_tracks(cfg.dataset, _cache_dir(job))
     _check_run_dir(out_dir, job, digest)
     done = [r for r in refs if is_scored(out_dir, r)]
     todo = [r for r in refs if r not in done]
@@ -399,7 +406,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     records = {r.key: _read_record(out_dir, r) for r in refs}
     failures = {k: rec["error"] if rec else lost.get(k, "not processed") for k, rec in records.items()
                 if not rec or rec["status"] != "scored"}
-    scores = collect_scores(out_dir, refs, job, digest)
+    scores = collect_scores(out_dir, refs, records, job, digest)
     atomic_write(out_dir / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False))
     meta.update(status="partial" if failures else "complete", finished=time.time(),
                 wall_seconds=round(time.time() - started, 3), tracks=records)
