@@ -52,7 +52,7 @@ def wiener(
     """Wiener-like power-ratio mask ``B^p / (B^p + F^p)`` (p = 2: power spectra)."""
     b = np.power(background, power, dtype=np.float64)
     f = np.power(foreground, power, dtype=np.float64)
-    return _complement((b + EPS) / (b + f + EPS))
+    return _complement(_ratio(b, f))
 
 
 # Frames per multichannel Wiener filter batch: norbert's covariance tensors are
