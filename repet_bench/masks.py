@@ -13,46 +13,70 @@ import numpy as np
 EPS = 1e-8
 
 
-def _complement(background_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _complement(background_mask: np.ndarray, out: np.ndarray | None = None):
+    """``(mask, 1 - mask)`` in float32; ``out`` (a spare float32 array) takes the second."""
     background_mask = background_mask.astype(np.float32, copy=False)
-    return background_mask, 1 - background_mask
+    if out is None or out.dtype != np.float32 or out.shape != background_mask.shape:
+        return background_mask, 1 - background_mask
+    return background_mask, np.subtract(1, background_mask, out=out)
 
 
-def soft(background: np.ndarray, foreground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def soft(
+    background: np.ndarray, foreground: np.ndarray, overwrite: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Ratio mask ``B / (B + F)``, clipped to [0, 1].
 
     For REPET-like models (F = V - B) this is nussl's ``(W + eps) / (V + eps)``.
+    ``overwrite=True`` computes the masks in the models' own memory (the caller is done
+    with them): on a 7-minute track that saves three spectrogram-sized arrays.
     """
-    mask = _ratio(background, foreground)
+    mask = _ratio(background, foreground, overwrite)
     np.clip(mask, 0, 1, out=mask)
-    return _complement(mask)
+    return _complement(mask, foreground if overwrite else None)
 
 
-def _ratio(background: np.ndarray, foreground: np.ndarray) -> np.ndarray:
+def _ratio(background: np.ndarray, foreground: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """``(B + eps) / (B + F + eps)``, computed in place (full-length spectrograms are
-    hundreds of MB; every fresh temporary costs time and memory)."""
+    hundreds of MB; every fresh temporary costs time and memory). With ``overwrite`` the
+    result is in ``background`` and ``foreground`` holds the denominator."""
     eps = np.asarray(EPS, dtype=background.dtype)
-    denominator = background + foreground
+    if overwrite:
+        denominator, mask = foreground, background
+        denominator += background
+    else:
+        denominator, mask = background + foreground, background.copy()
     denominator += eps
-    mask = background + eps
+    mask += eps
     mask /= denominator
     return mask
 
 
 def binary(
-    background: np.ndarray, foreground: np.ndarray, threshold: float = 0.5
+    background: np.ndarray, foreground: np.ndarray, threshold: float = 0.5,
+    overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard mask: a bin is background where its soft background mask ≥ ``threshold``."""
-    return _complement(_ratio(background, foreground) >= threshold)
+    ratio = _ratio(background, foreground, overwrite)
+    if overwrite and ratio.dtype == np.float32:
+        ratio[...] = ratio >= threshold  # 0/1 into the same memory
+        return _complement(ratio, foreground)
+    return _complement(ratio >= threshold)
 
 
 def wiener(
-    background: np.ndarray, foreground: np.ndarray, power: float = 2.0
+    background: np.ndarray, foreground: np.ndarray, power: float = 2.0,
+    overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wiener-like power-ratio mask ``B^p / (B^p + F^p)`` (p = 2: power spectra)."""
+    """Wiener-like power-ratio mask ``B^p / (B^p + F^p)`` (p = 2: power spectra).
+
+    The powers are taken in float64 (``B^p`` under- and overflows float32 for large
+    ``p``), so ``overwrite`` only lets the second mask reuse the foreground's memory.
+    """
     b = np.power(background, power, dtype=np.float64)
     f = np.power(foreground, power, dtype=np.float64)
-    return _complement(_ratio(b, f))
+    mask = _ratio(b, f, overwrite=True)  # b and f are this function's own
+    del f
+    return _complement(mask, foreground if overwrite else None)
 
 
 # Frames per multichannel Wiener filter batch: norbert's covariance tensors are
@@ -62,7 +86,8 @@ MWF_BATCH_FRAMES = 300
 
 
 def mwf(
-    background: np.ndarray, foreground: np.ndarray, mixture: np.ndarray, iterations: int = 1
+    background: np.ndarray, foreground: np.ndarray, mixture: np.ndarray, iterations: int = 1,
+    overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multichannel Wiener filter (norbert, as open-unmix uses it) from the two models.
 
@@ -80,6 +105,8 @@ def mwf(
         Mixture STFT.
     iterations : int
         EM iterations (0: the soft mask alone).
+    overwrite : bool
+        Accepted for a uniform signature; the complex masks need memory of their own.
     """
     import norbert
 
@@ -105,10 +132,11 @@ COMPLEMENTARY = {"soft", "binary", "wiener"}
 NEEDS_MIXTURE = {"mwf"}
 
 
-def compute_masks(name: str, background, foreground, mixture=None, **params):
+def compute_masks(name: str, background, foreground, mixture=None, overwrite=False, **params):
     """Dispatch to the mask strategy ``name`` with its config parameters.
 
-    ``mixture`` (the complex STFT) is passed only to the strategies that need it.
+    ``mixture`` (the complex STFT) is passed only to the strategies that need it;
+    ``overwrite=True`` lets the strategy reuse the models' memory (they are lost).
     """
     try:
         fn = MASKS[name]
@@ -116,7 +144,7 @@ def compute_masks(name: str, background, foreground, mixture=None, **params):
         raise ValueError(f"unknown mask {name!r}; available: {', '.join(MASKS)}") from None
     if name in NEEDS_MIXTURE:
         params["mixture"] = mixture
-    return fn(background, foreground, **params)
+    return fn(background, foreground, overwrite=overwrite, **params)
 
 
 def high_pass(

@@ -56,25 +56,29 @@ def separate(
         return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
     transform = Stft(stft["window_length"], stft["hop"], stft["window"], rate)
     n_samples = mixture.shape[0]
-    spec = transform.forward(mixture.astype(np.float32, copy=False))
-    magnitude = np.abs(spec)
-
     ref_mags = None
     if algorithm.needs_references:
         if references is None:
             raise ValueError(f"algorithm {algo['name']!r} is an oracle and needs the references")
-        ref_mags = {k: np.abs(transform.forward(v.astype(np.float32, copy=False)))
-                    for k, v in references.items()}
+        # Magnitudes only, taken before the mixture STFT: the complex reference spectrograms
+        # are never held, and oracles get no mixture magnitude (they only use the
+        # references), which keeps them under a blind method's peak memory.
+        ref_mags = {k: transform.magnitude(v) for k, v in references.items()}
+    spec = transform.forward(mixture.astype(np.float32, copy=False))
+    magnitude = None if algorithm.needs_references else np.abs(spec)
     models = algorithm.fn(magnitude, Context(transform, n_samples, ref_mags),
                           **_params(algo, _SHARED_ALGO_KEYS))
-    del magnitude
-
-    bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background, models.foreground,
-                                           mixture=spec, **_params(mask))
+    del magnitude, ref_mags
+    if models.background.shape != spec.shape:
+        raise ValueError(f"algorithm {algo['name']!r} returned models of shape "
+                         f"{models.background.shape} for a spectrogram of shape {spec.shape}")
     info = dict(models.info)
-    # Free the models (and oracle references) before the iSTFTs: on a 7-minute track each
-    # spectrogram-sized array is ~280 MB, and peak memory is what limits workers.
-    del models, ref_mags
+    # The masks overwrite the models (then the models' memory is free before the iSTFTs:
+    # on a 7-minute track each spectrogram-sized array is ~300 MB, and peak memory is
+    # what limits workers).
+    bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background, models.foreground,
+                                           mixture=spec, overwrite=True, **_params(mask))
+    del models
     masks.high_pass(bg_mask, fg_mask, transform.freqs, algo.get("high_pass_cutoff", 0.0))
 
     if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
@@ -86,7 +90,7 @@ def separate(
         del fg_mask
         vocals = transform.inverse(spec, n_samples)
         del spec
-        accompaniment = mixture.astype(np.float32) - vocals
+        accompaniment = np.subtract(mixture, vocals, dtype=np.float32)
     else:
         vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
                                    **_params(phase_cfg))

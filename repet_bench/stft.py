@@ -78,6 +78,9 @@ class Stft:
         transformed in chunks of :data:`FRAME_CHUNK` per channel: the temporary stays a few
         MB instead of twice the size of the result.
         """
+        return self._transform(audio, np.complex64)
+
+    def _transform(self, audio: np.ndarray, dtype, finish=None) -> np.ndarray:
         audio = np.asarray(audio)
         if audio.ndim != 2 or audio.shape[0] < self.window_length:
             raise ValueError(
@@ -85,12 +88,21 @@ class Stft:
                 f"(samples, channels) with at least stft.window_length={self.window_length} samples"
             )
         p_min, p_max = self._fft.p_min, self._fft.p_max(audio.shape[0])
-        spec = np.empty((self.n_freqs, p_max - p_min, audio.shape[1]), dtype=np.complex64)
+        out = np.empty((self.n_freqs, p_max - p_min, audio.shape[1]), dtype=dtype)
         for ch in range(audio.shape[1]):
             for p0 in range(p_min, p_max, FRAME_CHUNK):
                 p1 = min(p0 + FRAME_CHUNK, p_max)
-                spec[:, p0 - p_min : p1 - p_min, ch] = self._fft.stft(audio[:, ch], p0=p0, p1=p1)
-        return spec
+                chunk = self._fft.stft(audio[:, ch], p0=p0, p1=p1)
+                out[:, p0 - p_min : p1 - p_min, ch] = chunk if finish is None else finish(chunk)
+        return out
+
+    def magnitude(self, audio: np.ndarray) -> np.ndarray:
+        """``|STFT|`` of ``audio`` as float32, without holding the complex spectrogram.
+
+        For signals whose phase is never needed (the oracles' references): the complex
+        result would be twice the size of the magnitude, so it is taken chunk by chunk.
+        """
+        return self._transform(audio, np.float32, np.abs)
 
     def inverse(self, spec: np.ndarray, n_samples: int) -> np.ndarray:
         """Inverse STFT of ``(freq, frames, channels)`` → real ``(n_samples, channels)``."""

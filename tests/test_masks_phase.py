@@ -139,3 +139,18 @@ def test_accompaniment_shortcut_equals_its_own_istft(sample_track, mask):
     direct = phase.reconstruct("mixture", bg, spec, stft, len(x))
     np.testing.assert_allclose(est["accompaniment"], direct, atol=1e-5)
     np.testing.assert_allclose(est["vocals"] + est["accompaniment"], x, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,params", [("soft", {}), ("binary", {"threshold": 0.3}),
+                                         ("wiener", {"power": 2.0})])
+def test_masks_computed_over_the_models_equal_the_pure_ones(models, name, params):
+    expected = masks.compute_masks(name, *models, **params)
+    b, f = (m.copy() for m in models)
+    got = masks.compute_masks(name, b, f, overwrite=True, **params)
+    for g, e in zip(got, expected):
+        assert g.dtype == np.float32
+        np.testing.assert_array_equal(g, e)
+    # the memory reused is the models' own: no new spectrogram-sized arrays
+    assert np.shares_memory(got[1], f)
+    if name != "wiener":
+        assert np.shares_memory(got[0], b)

@@ -41,3 +41,6 @@ def test_chunked_forward_equals_scipy_in_one_call():
     stft = Stft()
     whole = ShortTimeFFT(np.sqrt(get_window("hann", 2048)), 512, 44100).stft(x.T.astype(np.float64))
     np.testing.assert_allclose(stft.forward(x), np.moveaxis(whole, 0, -1), atol=1e-3, rtol=1e-5)
+    np.testing.assert_allclose(stft.magnitude(x), np.abs(np.moveaxis(whole, 0, -1)),
+                               atol=1e-3, rtol=1e-5)
+    assert stft.magnitude(x).dtype == np.float32

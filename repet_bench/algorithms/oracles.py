@@ -20,23 +20,20 @@ import numpy as np
 from .registry import Context, Models, register
 
 
-def _reference(ctx: Context, target: str, shape: tuple) -> np.ndarray:
+def _reference(ctx: Context, target: str) -> np.ndarray:
     if not ctx.references or target not in ctx.references:
         raise ValueError(f"oracle needs the {target!r} reference magnitude")
-    reference = np.asarray(ctx.references[target], dtype=np.float32)
-    if reference.shape != shape:
-        raise ValueError(f"{target} reference magnitude has shape {reference.shape}, "
-                         f"the mixture {shape}")
-    return reference
+    return np.asarray(ctx.references[target], dtype=np.float32)
 
 
-def oracle(magnitude: np.ndarray, ctx: Context) -> Models:
+def oracle(magnitude: np.ndarray | None, ctx: Context) -> Models:
     """True source magnitudes as the two models.
 
     Parameters
     ----------
-    magnitude : ndarray, shape (freq, frames, channels)
-        Mixture magnitude (only its shape is used).
+    magnitude : ndarray, shape (freq, frames, channels), or None
+        Mixture magnitude; only its shape is checked. ``separate`` passes None (a
+        full-length magnitude is ~300 MB that an oracle never reads).
     ctx : Context
         ``references`` holds the ``accompaniment`` and ``vocals`` magnitudes, same shape.
 
@@ -49,8 +46,13 @@ def oracle(magnitude: np.ndarray, ctx: Context) -> Models:
         (``|A| >= |V|``, IBM1); with binary ``threshold`` t on the soft mask it is
         ``|A| >= t / (1 - t) |V|``.
     """
-    return Models(_reference(ctx, "accompaniment", magnitude.shape),
-                  _reference(ctx, "vocals", magnitude.shape))
+    background, foreground = _reference(ctx, "accompaniment"), _reference(ctx, "vocals")
+    shape = foreground.shape if magnitude is None else magnitude.shape
+    for target, reference in (("accompaniment", background), ("vocals", foreground)):
+        if reference.shape != shape:
+            raise ValueError(f"{target} reference magnitude has shape {reference.shape}, "
+                             f"the mixture {shape}")
+    return Models(background, foreground)
 
 
 # One function, two names: the models are the same, the mask strategy (mask=binary for

@@ -7,7 +7,9 @@ Every algorithm is a plain function registered by name::
 
 ``magnitude`` is the mixture magnitude ``(freq, frames, channels)`` (float32). It returns
 two non-negative magnitude models of the same shape, background (repeating,
-accompaniment) and foreground (vocals). Algorithms never see audio files, masks, phase
+accompaniment) and foreground (vocals). Oracles (``needs_references``) are called with
+``magnitude=None``: they read only the true source magnitudes in ``ctx``, and a
+full-length magnitude is ~300 MB. Algorithms never see audio files, masks, phase
 or metrics, so algorithm, mask and phase stay independent axes of one grid.
 """
 
