@@ -17,19 +17,10 @@ import math
 import numpy as np
 
 from .registry import Context, Models, register, residual
-from .repet import beat_spectrum, find_period, period_bounds
+from .repet import beat_spectrum, channel_mean_power, find_period, period_bounds
 
 # Values per gathered block in the median filter (bounds its temporary to ~16 MB).
 _MEDIAN_VALUES = 4_000_000
-
-
-def _channel_mean_power(magnitude: np.ndarray) -> np.ndarray:
-    """Mean over channels of the power, ``(freq, frames)`` float64, one channel at a time
-    (no float64 copy of the whole stereo spectrogram)."""
-    power = np.zeros(magnitude.shape[:2])
-    for ch in range(magnitude.shape[2]):
-        power += np.square(magnitude[:, :, ch], dtype=np.float64)
-    return power / magnitude.shape[2]
 
 
 def _window(center: int, length: int, n_frames: int) -> slice:
@@ -162,7 +153,7 @@ def adaptive_repet(
     Music/Voice Separation Exploiting the Repeating Musical Structure," ICASSP 2012.
     """
     frame_seconds = ctx.stft.frame_seconds
-    power = _channel_mean_power(magnitude)
+    power = channel_mean_power(magnitude)
     centers, periods = beat_spectrogram_periods(power, frame_seconds, segment_length,
                                                 segment_step, min_period, max_period)
     del power

@@ -14,8 +14,8 @@ from scipy.fft import irfft, next_fast_len, rfft
 
 from .registry import Context, Models, register, residual
 
-# Frequency rows per FFT block in the beat spectrum: bounds the complex temporary to
-# ~block * 2 * frames * 16 bytes (~75 MB for a 7-minute track) without slowing it down.
+# Frequency rows per block in the beat spectrum's FFTs and the segment median: bounds
+# their temporaries (~75 MB for a 7-minute track) without slowing them down.
 _BEAT_BLOCK = 128
 
 
@@ -49,6 +49,16 @@ def beat_spectrum(power: np.ndarray) -> np.ndarray:
     return acf / (n_frames - np.arange(n_frames)) / n_freqs
 
 
+def channel_mean_power(magnitude: np.ndarray) -> np.ndarray:
+    """Mean over channels of the power, ``(freq, frames)`` float64, one channel at a time
+    (no float64 or squared copy of the whole stereo spectrogram)."""
+    power = np.zeros(magnitude.shape[:2])
+    for ch in range(magnitude.shape[2]):
+        power += np.square(magnitude[:, :, ch], dtype=np.float64)
+    power /= magnitude.shape[2]
+    return power
+
+
 def beat_spectrum_of(magnitude: np.ndarray, frame_seconds: float) -> tuple[np.ndarray, np.ndarray]:
     """REPET's beat spectrum of a magnitude spectrogram, with its lags in seconds (for plots).
 
@@ -66,8 +76,7 @@ def beat_spectrum_of(magnitude: np.ndarray, frame_seconds: float) -> tuple[np.nd
     beat : ndarray, shape (frames,)
         :func:`beat_spectrum` of the channel-mean power, as :func:`repet` computes it.
     """
-    power = np.mean(np.square(magnitude, dtype=np.float64), axis=2)
-    beat = beat_spectrum(power)
+    beat = beat_spectrum(channel_mean_power(magnitude))
     return np.arange(len(beat)) * frame_seconds, beat
 
 
@@ -126,11 +135,13 @@ def repeating_segment(magnitude: np.ndarray, period: int) -> np.ndarray:
     full = magnitude[:, : n_full * period].reshape(n_freqs, n_full, period, n_channels)
     last = magnitude[:, n_full * period :]
     segment = np.empty((n_freqs, period, n_channels), dtype=magnitude.dtype)
-    segment[:, :covered] = np.median(
-        np.concatenate([full[:, :, :covered], last[:, None]], axis=1), axis=1
-    )
-    if covered < period:
-        segment[:, covered:] = np.median(full[:, :, covered:], axis=1)
+    # In blocks of rows: the stacked copy the median needs stays a fraction of the track.
+    for start in range(0, n_freqs, _BEAT_BLOCK):
+        rows = slice(start, start + _BEAT_BLOCK)
+        stacked = np.concatenate([full[rows, :, :covered], last[rows, None]], axis=1)
+        segment[rows, :covered] = np.median(stacked, axis=1, overwrite_input=True)
+        if covered < period:
+            segment[rows, covered:] = np.median(full[rows, :, covered:], axis=1)
     return segment
 
 
@@ -177,8 +188,7 @@ def repet(
     if period is not None:
         lag = max(1, round(period / frame_seconds))
     else:
-        power = np.square(magnitude).mean(axis=2, dtype=np.float64)
-        beat = beat_spectrum(power)
+        beat = beat_spectrum(channel_mean_power(magnitude))
         lag = find_period(beat, *period_bounds(n_frames, frame_seconds, ctx.duration,
                                                min_period, max_period))
     if lag is None:

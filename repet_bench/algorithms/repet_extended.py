@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .registry import Context, Models, register, residual
-from .repet import beat_spectrum, find_period, period_bounds, repeating_model
+from .repet import beat_spectrum, channel_mean_power, find_period, period_bounds, repeating_model
 
 
 def segments(n_frames: int, length: int, step: int) -> list[slice]:
@@ -105,8 +105,7 @@ def repet_extended(
     for part, weight in zip(parts, crossfade_weights(parts, n_frames)):
         window = magnitude[:, part]
         n = part.stop - part.start
-        power = np.mean(np.square(window, dtype=np.float64), axis=2)
-        lag = find_period(beat_spectrum(power), *period_bounds(
+        lag = find_period(beat_spectrum(channel_mean_power(window)), *period_bounds(
             n, frame_seconds, n * frame_seconds, min_period, max_period))
         model = window if lag is None else repeating_model(window, lag)
         background[:, part] += model * weight[:, None].astype(magnitude.dtype)
