@@ -84,3 +84,10 @@ def test_experiment_presets_compose_into_sweeps_of_known_options(experiment):
         known = set(available(group.lstrip("+")))
         assert set(values.split(",")) <= known, (group, values)
     assert cfg.dataset.decode_cache is True
+
+
+@pytest.mark.parametrize("overrides,mask", [(["+algo=ibm"], "binary"), (["+algo=irm"], "soft"),
+                                            (["+algo=ibm", "mask=soft"], "soft"),
+                                            (["mask=wiener", "+algo=ibm"], "wiener")])
+def test_ibm_brings_its_binary_mask_unless_the_command_line_names_one(overrides, mask):
+    assert compose("config", overrides=overrides).mask.name == mask
