@@ -57,7 +57,7 @@ def binary(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard mask: a bin is background where its soft background mask ≥ ``threshold``."""
     ratio = _ratio(background, foreground, overwrite)
-    if overwrite and ratio.dtype == np.float32:
+    if overwrite:
         ratio[...] = ratio >= threshold  # 0/1 into the same memory
         return _complement(ratio, foreground)
     return _complement(ratio >= threshold)

@@ -69,9 +69,11 @@ def separate(
     models = algorithm.fn(magnitude, Context(transform, n_samples, ref_mags),
                           **_params(algo, _SHARED_ALGO_KEYS))
     del magnitude, ref_mags
-    if models.background.shape != spec.shape:
-        raise ValueError(f"algorithm {algo['name']!r} returned models of shape "
-                         f"{models.background.shape} for a spectrogram of shape {spec.shape}")
+    for model in (models.background, models.foreground):
+        if model.shape != spec.shape:
+            raise ValueError(f"algorithm {algo['name']!r} returned a model of shape "
+                             f"{model.shape} for a mixture spectrogram of shape {spec.shape} "
+                             "(for an oracle: references and mixture differ in length)")
     info = dict(models.info)
     # The masks overwrite the models (then the models' memory is free before the iSTFTs:
     # on a 7-minute track each spectrogram-sized array is ~300 MB, and peak memory is

@@ -123,6 +123,15 @@ def test_oracle_estimates_are_the_ideal_masks_applied_to_the_mixture(synthetic_t
             assert error < 1e-4, (name, mask, target, error)
 
 
+def test_oracle_references_of_another_length_are_a_clear_error(synthetic_tracks, configs):
+    track = synthetic_tracks[0]
+    mixture = track.mixture[: 3 * RATE]
+    refs = {k: v[: 2 * RATE] for k, v in track.references.items()}
+    with pytest.raises(ValueError, match="references and mixture differ in length"):
+        separate.separate(mixture, RATE, configs["ibm"], STFT, {"name": "binary"},
+                          {"name": "mixture"}, references=refs)
+
+
 def test_mix_returns_the_mixture_untouched(synthetic_tracks, configs):
     mixture = synthetic_tracks[0].mixture[: 2 * RATE]
     est = separate.separate(mixture, RATE, configs["mix"], STFT, {"name": "soft"},
