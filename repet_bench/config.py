@@ -14,12 +14,17 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from .algorithms.registry import FLAVOURS
+from .stft import CONVENTIONS
+
 
 @dataclass
 class StftConfig:
     window_length: int = 2048
     hop: int = 512
     window: str = "sqrt_hann"
+    # nussl (1.1.9's frame grid and least-squares inverse) | nussl2018 (0.1.6a0's, SiSEC 2018)
+    convention: str = "nussl"
 
 
 @dataclass
@@ -56,6 +61,8 @@ class RepetConfig(AlgoConfig):
     min_period: float = 0.8
     max_period: float = 8.0
     period: Optional[float] = None
+    # nussl (1.1.9) | sisec18 (nussl 0.1.6a0, the SiSEC 2018 entries): shared ALGORITHMS.md
+    flavour: str = "nussl"
 
 
 @dataclass
@@ -64,15 +71,18 @@ class RepetSimConfig(AlgoConfig):
     similarity_threshold: float = 0.0
     min_distance_between_frames: float = 1.0
     max_repeating_frames: int = 100
+    flavour: str = "nussl"
 
 
 @dataclass
 class Ft2dConfig(AlgoConfig):
     name: str = "ft2d"
-    peak_method: str = "local_std"
+    # null: the flavour's own (nussl: local_std, sisec18: original)
+    peak_method: Optional[str] = None
     neighborhood_size: list[int] = field(default_factory=lambda: [1, 25])
     quadrants: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
-    sisec18_quirks: bool = True
+    nussl_quirks: bool = True
+    flavour: str = "nussl"
 
 
 @dataclass
@@ -110,6 +120,9 @@ class IrmConfig(AlgoConfig):
 class MixConfig(AlgoConfig):
     name: str = "mix"
     high_pass_cutoff: float = 0.0
+    # The mixture is the same in every flavour; the key lets a preset set one flavour for
+    # all its algorithms.
+    flavour: str = "nussl"
 
 
 @dataclass
@@ -237,6 +250,8 @@ RULES = [
     ("runner.n_workers", _positive, "a positive number of dask worker processes"),
     ("stft.window_length", _positive, "a positive number of samples"),
     ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
+    ("stft.convention", lambda v: v in CONVENTIONS, " or ".join(CONVENTIONS)),
+    ("algo.flavour", lambda v: v in FLAVOURS, " or ".join(FLAVOURS)),
     ("eval.backend", lambda v: v in ("museval", "fast"), "museval or fast"),
     ("eval.win", _positive, "a positive number of seconds"),
     ("eval.hop", _positive, "a positive number of seconds"),
@@ -251,7 +266,8 @@ RULES = [
     ("algo.similarity_threshold", lambda v: 0 <= v <= 1, "a similarity in [0, 1]"),
     ("algo.min_distance_between_frames", lambda v: v >= 0, "0 or more seconds"),
     ("algo.max_repeating_frames", _int_at_least(1), "a count of at least 1 (the frame itself)"),
-    ("algo.peak_method", lambda v: v in ("local_std", "original"), "local_std or original"),
+    ("algo.peak_method", lambda v: v in (None, "local_std", "original"),
+     "local_std, original or null (the flavour's own)"),
     ("algo.neighborhood_size", lambda v: len(v) == 2 and all(_int_at_least(1)(n) for n in v),
      "two positive sizes in 2DFT bins, [freq, time]"),
     ("algo.quadrants", lambda v: set(v) <= {0, 1, 2, 3}, "a list of quadrants among 0, 1, 2, 3"),

@@ -116,9 +116,9 @@ def mwf(
         cols = slice(start, start + MWF_BATCH_FRAMES)
         x = np.ascontiguousarray(mixture[:, cols].transpose(1, 0, 2))  # (frames, freq, channels)
         v = np.stack([background[:, cols], foreground[:, cols]], axis=-1).transpose(1, 0, 2, 3)
-        y = norbert.wiener(np.ascontiguousarray(v), x, iterations=iterations, use_softmask=True)
         nonzero = np.abs(x) > 0
-        safe_x = np.where(nonzero, x, 1)
+        safe_x = np.where(nonzero, x, 1)  # taken first: norbert rescales `x` in place
+        y = norbert.wiener(np.ascontiguousarray(v), x, iterations=iterations, use_softmask=True)
         for j, out in enumerate((bg_mask, fg_mask)):
             ratio = np.where(nonzero, y[..., j] / safe_x, 0.5)  # silent bin: split evenly
             out[:, cols] = ratio.transpose(1, 0, 2)
@@ -147,16 +147,52 @@ def compute_masks(name: str, background, foreground, mixture=None, overwrite=Fal
     return fn(background, foreground, overwrite=overwrite, **params)
 
 
-def high_pass(
-    background_mask: np.ndarray, foreground_mask: np.ndarray, freqs: np.ndarray, cutoff: float
-) -> None:
-    """Assign the bins below ``cutoff`` Hz to the background, in place.
+def masks_from_background_mask(name: str, background_mask: np.ndarray, mixture=None,
+                               **params) -> tuple[np.ndarray, np.ndarray]:
+    """The strategy ``name``'s masks when the algorithm defines the background mask itself.
 
-    As nussl: the bin closest to the cutoff is found and every bin below it gets
-    background mask 1 and foreground mask 0 (vocals are rarely below 100 Hz).
+    ``soft`` is that mask and its complement, exactly and in its own precision (the
+    ``sisec18`` flavour's nussl 0.1.6a0 masks). The other strategies depend only on the
+    ratio of the two models in each bin, so they get the models ``mask`` and
+    ``1 - mask`` (the mixture magnitude times each, divided by it). Overwrites
+    ``background_mask``.
+
+    Parameters
+    ----------
+    background_mask : ndarray, float, shape (freq, frames, channels)
+        In [0, 1].
+    """
+    complement = np.subtract(1, background_mask, dtype=background_mask.dtype)
+    if name == "soft":
+        return background_mask, complement
+    return compute_masks(name, background_mask, complement, mixture=mixture, overwrite=True,
+                         **params)
+
+
+
+def high_pass_rows(cutoff: float, stft, rule: str = "nussl") -> int:
+    """Number of low-frequency STFT rows that the high-pass gives to the background.
+
+    ``nussl`` (1.1.9): the rows below the bin closest to ``cutoff`` (5 rows at 100 Hz,
+    2048-point FFT, 44.1 kHz: up to 86 Hz). ``sisec18`` (nussl 0.1.6a0):
+    ``ceil(cutoff * (n_fft - 1) / rate) + 1`` rows, "+1 to match MATLAB" (6 rows: up to
+    108 Hz). 0 when ``cutoff`` is 0 (off).
+
+    Examples
+    --------
+    >>> from repet_bench.stft import Stft
+    >>> high_pass_rows(100.0, Stft()), high_pass_rows(100.0, Stft(), "sisec18")
+    (5, 6)
     """
     if cutoff <= 0:
-        return
-    edge = int(np.argmin(np.abs(freqs - cutoff)))
-    background_mask[:edge] = 1
-    foreground_mask[:edge] = 0
+        return 0
+    if rule == "sisec18":
+        return int(np.ceil(cutoff * (stft.window_length - 1) / stft.rate)) + 1
+    return int(np.argmin(np.abs(stft.freqs - cutoff)))
+
+
+def high_pass(background_mask: np.ndarray, foreground_mask: np.ndarray, rows: int) -> None:
+    """Give the ``rows`` lowest STFT rows to the background, in place (vocals are rarely
+    below 100 Hz): background mask 1, foreground mask 0 (:func:`high_pass_rows`)."""
+    background_mask[:rows] = 1
+    foreground_mask[:rows] = 0

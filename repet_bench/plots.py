@@ -227,12 +227,16 @@ def track_analysis(mixture: np.ndarray, rate: int, path: Path, title: str = "",
 
     stft_cfg = stft_cfg or {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
     params = {k: v for k, v in (algo_cfg or {}).items()
-              if k in ("min_period", "max_period", "period")}
-    stft = Stft(stft_cfg["window_length"], stft_cfg["hop"], stft_cfg["window"], rate)
-    magnitude = np.abs(stft.forward(mixture.astype(np.float32)))
+              if k in ("min_period", "max_period", "period", "flavour")}
+    stft = Stft.from_config(stft_cfg, rate)
+    magnitude = np.abs(stft.forward(mixture))
     lags, beat = beat_spectrum_of(magnitude, stft.frame_seconds)
     models = get_algorithm("repet").fn(magnitude, Context(stft, len(mixture)), **params)
     period = models.info["period_seconds"]
+    background, foreground = models.background, models.foreground
+    if models.background_mask is not None:  # the sisec18 flavour defines a mask
+        background = models.background_mask * magnitude
+        foreground = magnitude - background
 
     fig = _figure(11, 10)
     axes = fig.subplots(4, 1)
@@ -245,7 +249,7 @@ def track_analysis(mixture: np.ndarray, rate: int, path: Path, title: str = "",
     extent = [0, magnitude.shape[1] * stft.frame_seconds, 0, rate / 2000]
     ref = 20 * np.log10(magnitude[..., 0].max() + 1e-12)
     for ax, (name, spec) in zip(axes[1:], (("mixture", magnitude), ("background (repeating model)",
-                                             models.background), ("foreground", models.foreground))):
+                                             background), ("foreground", foreground))):
         db = 20 * np.log10(spec[..., 0] + 1e-12) - ref
         ax.imshow(db, origin="lower", aspect="auto", extent=extent, vmin=-80, vmax=0, cmap="magma")
         ax.set(ylabel="kHz", title=name, ylim=(0, 8))

@@ -50,11 +50,20 @@ def separate(
         The ``algo``, ``stft``, ``mask`` and ``phase`` configs (plain dicts).
     references : dict of str to ndarray (samples, channels), optional
         True sources; only passed on to algorithms that need them (oracles).
+
+    Notes
+    -----
+    The algorithm's ``flavour`` (default ``nussl``) also chooses the high-pass rule
+    (:func:`masks.high_pass_rows`) and, for complementary masks with the mixture phase,
+    which estimate is inverted: ``nussl`` inverts the vocals and takes the accompaniment
+    as the mixture minus them; ``sisec18`` inverts the background and takes the
+    foreground as the mixture minus it, as nussl 0.1.6a0 did.
     """
     algorithm = get_algorithm(algo["name"])
     if algorithm.mixture_estimates:
         return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
-    transform = Stft(stft["window_length"], stft["hop"], stft["window"], rate)
+    transform = Stft.from_config(stft, rate)
+    flavour = algo.get("flavour", "nussl")
     n_samples = mixture.shape[0]
     ref_mags = None
     if algorithm.needs_references:
@@ -64,13 +73,13 @@ def separate(
         # are never held, and oracles get no mixture magnitude (they only use the
         # references), which keeps them under a blind method's peak memory.
         ref_mags = {k: transform.magnitude(v) for k, v in references.items()}
-    spec = transform.forward(mixture.astype(np.float32, copy=False))
+    spec = transform.forward(mixture)
     magnitude = None if algorithm.needs_references else np.abs(spec)
     models = algorithm.fn(magnitude, Context(transform, n_samples, ref_mags),
                           **_params(algo, _SHARED_ALGO_KEYS))
     del magnitude, ref_mags
-    for model in (models.background, models.foreground):
-        if model.shape != spec.shape:
+    for model in (models.background, models.foreground, models.background_mask):
+        if model is not None and model.shape != spec.shape:
             raise ValueError(f"algorithm {algo['name']!r} returned a model of shape "
                              f"{model.shape} for a mixture spectrogram of shape {spec.shape} "
                              "(for an oracle: references and mixture differ in length)")
@@ -78,24 +87,33 @@ def separate(
     # The masks overwrite the models (then the models' memory is free before the iSTFTs:
     # on a 7-minute track each spectrogram-sized array is ~300 MB, and peak memory is
     # what limits workers).
-    bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background, models.foreground,
-                                           mixture=spec, overwrite=True, **_params(mask))
+    if models.background_mask is not None:
+        bg_mask, fg_mask = masks.masks_from_background_mask(
+            mask["name"], models.background_mask, mixture=spec, **_params(mask))
+    else:
+        bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background,
+                                               models.foreground, mixture=spec,
+                                               overwrite=True, **_params(mask))
     del models
-    masks.high_pass(bg_mask, fg_mask, transform.freqs, algo.get("high_pass_cutoff", 0.0))
+    masks.high_pass(bg_mask, fg_mask,
+                    masks.high_pass_rows(algo.get("high_pass_cutoff", 0.0), transform, flavour))
 
     if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
         # The iSTFT is linear and reconstructs the mixture exactly, and the two masks sum
-        # to one: the accompaniment is the mixture minus the vocals (one iSTFT saved). The
+        # to one: one estimate is the mixture minus the other (one iSTFT saved). The
         # mixture STFT is not needed afterwards, so it is masked in place.
-        del bg_mask
-        spec *= fg_mask
-        del fg_mask
-        vocals = transform.inverse(spec, n_samples)
+        inverted, kept = (("accompaniment", bg_mask) if flavour == "sisec18"
+                          else ("vocals", fg_mask))
+        del bg_mask, fg_mask
+        spec *= kept
+        del kept
+        estimate = transform.inverse(spec, n_samples)
         del spec
-        accompaniment = np.subtract(mixture, vocals, dtype=np.float32)
-    else:
-        vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
-                                   **_params(phase_cfg))
-        accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
-                                          n_samples, **_params(phase_cfg))
+        rest = np.subtract(mixture, estimate, dtype=transform.real_dtype)
+        other = "vocals" if inverted == "accompaniment" else "accompaniment"
+        return Separation({inverted: estimate, other: rest}, info)
+    vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
+                               **_params(phase_cfg))
+    accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
+                                      n_samples, **_params(phase_cfg))
     return Separation({"vocals": vocals, "accompaniment": accompaniment}, info)

@@ -1,12 +1,31 @@
-"""STFT and inverse STFT on :class:`scipy.signal.ShortTimeFFT`.
+"""STFT and inverse STFT on :class:`scipy.signal.ShortTimeFFT`, in two conventions.
 
 Spectrograms are ``(freq, frames, channels)`` everywhere in repet_bench; audio is
-``(samples, channels)`` as musdb returns it. Defaults follow nussl, which produced the
-SiSEC 2018 REPET entries: 2048-sample sqrt-Hann window, hop 512.
+``(samples, channels)`` as musdb returns it. Two conventions exist because the two nussl
+versions that matter frame and invert differently (shared ALGORITHMS.md):
+
+``nussl`` (nussl 1.1.9, the default)
+    ``scipy.signal.stft`` with ``boundary="zeros", padded=True``: frame ``p`` is centred
+    on sample ``p * hop`` for ``p = 0 .. ceil(n / hop)`` (two frames fewer than
+    ``ShortTimeFFT``'s full grid, which also has the frames centred at ``-hop`` and one
+    hop past the end). Inverse: ``scipy.signal.istft``'s least-squares overlap-add,
+    normalised by the squared windows of the frames present. Single precision.
+``nussl2018`` (nussl 0.1.6a0, which made the SiSEC 2018 entries)
+    The signal is zero-padded with ``ceil(overlap / hop) * hop`` samples before and up to
+    ``ceil(n / hop) * hop + overlap`` samples after; frame ``k`` starts at ``k * hop`` of
+    the padded signal, ``ceil((len(padded) - overlap) / hop)`` frames. Inverse: the raw
+    inverse FFT of each frame overlap-added *without* a synthesis window, divided sample by
+    sample by the overlap-added analysis windows (zeros replaced by 1e-16). It rebuilds an
+    unmodified STFT exactly but inverts a masked one differently from least squares.
+    Double precision, as nussl computed.
+
+Both use the same ``ShortTimeFFT`` machinery (chunked forward, per-frame inverse); only the
+frame range, the dual window and the normalisation differ.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,8 +33,13 @@ import numpy as np
 from scipy.signal import ShortTimeFFT, get_window
 
 WINDOWS = ("sqrt_hann", "hann", "hamming", "blackman")
+CONVENTIONS = ("nussl", "nussl2018")
 # Frames per scipy STFT call: its complex128 temporary is then ~17 MB (2048-point FFT).
 FRAME_CHUNK = 1024
+# Samples per block when normalising the inverse: bounds the index temporaries.
+_SAMPLE_CHUNK = 1 << 20
+# nussl 0.1.6's stand-in for a zero window sum (constants.EPSILON).
+_NUSSL2018_EPS = 1e-16
 
 
 @dataclass(frozen=True)
@@ -29,32 +53,79 @@ class Stft:
     hop : int
         Hop size in samples.
     window : str
-        ``sqrt_hann`` (nussl's default) or any periodic window name of
-        :func:`scipy.signal.get_window` listed in :data:`WINDOWS`.
+        ``sqrt_hann`` (nussl 1.1.9's default) or any periodic window name of
+        :func:`scipy.signal.get_window` listed in :data:`WINDOWS` (``hamming``: nussl
+        0.1.6's default).
     rate : int
         Sample rate in Hz.
+    convention : {"nussl", "nussl2018"}
+        Frame grid, inverse and precision (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((44100, 2))
+    >>> stft = Stft(2048, 1024, "hamming", convention="nussl2018")
+    >>> spec = stft.forward(x)
+    >>> spec.shape, spec.dtype
+    ((1025, 45, 2), dtype('complex128'))
+    >>> bool(np.allclose(stft.inverse(spec, len(x)), x))
+    True
     """
 
     window_length: int = 2048
     hop: int = 512
     window: str = "sqrt_hann"
     rate: int = 44100
+    convention: str = "nussl"
 
     def __post_init__(self):
         if self.window not in WINDOWS:
             raise ValueError(f"stft.window={self.window!r} is unknown; use one of {WINDOWS}")
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"stft.convention={self.convention!r} is unknown; "
+                             f"use one of {CONVENTIONS}")
         if not 0 < self.hop <= self.window_length:
             raise ValueError(
                 f"stft.hop={self.hop} must be in 1..stft.window_length ({self.window_length})"
             )
+        if self.convention == "nussl2018" and self._first_frame % 1:
+            raise ValueError(
+                f"stft.convention=nussl2018 with window_length={self.window_length} and "
+                f"hop={self.hop}: nussl 0.1.6's frames do not fall on this hop grid; use a "
+                "hop that divides window_length / 2 (the 2018 default is window_length / 2)")
+
+    @classmethod
+    def from_config(cls, cfg, rate: int) -> "Stft":
+        """The transform of an ``stft`` config (a mapping with its keys) at ``rate`` Hz."""
+        return cls(int(cfg["window_length"]), int(cfg["hop"]), cfg["window"], int(rate),
+                   cfg.get("convention", "nussl"))
+
+    @cached_property
+    def _window(self) -> np.ndarray:
+        if self.window == "sqrt_hann":
+            return np.sqrt(get_window("hann", self.window_length, fftbins=True))
+        return get_window(self.window, self.window_length, fftbins=True)
 
     @cached_property
     def _fft(self) -> ShortTimeFFT:
-        if self.window == "sqrt_hann":
-            win = np.sqrt(get_window("hann", self.window_length, fftbins=True))
-        else:
-            win = get_window(self.window, self.window_length, fftbins=True)
-        return ShortTimeFFT(win.astype(np.float32), self.hop, self.rate, fft_mode="onesided")
+        if self.convention == "nussl2018":
+            # The dual window of ones makes ShortTimeFFT's inverse the raw overlap-add of
+            # the frames' inverse FFTs, which nussl 0.1.6 then divides by the window sum.
+            return ShortTimeFFT(self._window, self.hop, self.rate, fft_mode="onesided",
+                                dual_win=np.ones(self.window_length))
+        return ShortTimeFFT(self._window.astype(np.float32), self.hop, self.rate,
+                            fft_mode="onesided")
+
+    @property
+    def complex_dtype(self):
+        """complex128 for ``nussl2018`` (nussl computed in double), else complex64."""
+        return np.complex128 if self.convention == "nussl2018" else np.complex64
+
+    @property
+    def real_dtype(self):
+        """The dtype of magnitudes and of the inverse's audio."""
+        return np.float64 if self.convention == "nussl2018" else np.float32
 
     @property
     def n_freqs(self) -> int:
@@ -70,15 +141,42 @@ class Stft:
         """Bin centre frequencies in Hz, shape ``(freq,)``."""
         return self._fft.f
 
+    @property
+    def _overlap(self) -> int:
+        return self.window_length - self.hop
+
+    @property
+    def _pad_before(self) -> int:
+        """nussl 0.1.6's leading zeros (``_add_zero_padding``)."""
+        if self._overlap >= self.hop:
+            return math.ceil(self._overlap / self.hop) * self.hop
+        return self.hop
+
+    @property
+    def _first_frame(self) -> float:
+        """ShortTimeFFT slice index of the first frame (``p = 0`` is centred on sample 0)."""
+        if self.convention == "nussl2018":
+            # Frame k spans [k * hop - before, ... + window_length) of the input.
+            return (self.window_length // 2 - self._pad_before) / self.hop
+        return 0
+
+    def n_frames(self, n_samples: int) -> int:
+        """Number of frames of a signal of ``n_samples`` samples."""
+        if self.convention == "nussl2018":
+            after = math.ceil(n_samples / self.hop) * self.hop + self._overlap - n_samples
+            extra = self._overlap if self._overlap >= self.hop else self.window_length
+            frames = math.ceil((self._pad_before + n_samples + after - extra) / self.hop)
+            return frames + (1 if self._overlap == 0 else 0)
+        return math.ceil(n_samples / self.hop) + 1
+
     def forward(self, audio: np.ndarray) -> np.ndarray:
         """Complex STFT of ``audio`` ``(samples, channels)`` → ``(freq, frames, channels)``.
 
-        The result is complex64 (halves memory on full-length tracks; BSS Eval scores are
-        unaffected at that precision). scipy computes in complex128, so frames are
+        The result is :attr:`complex_dtype`. scipy computes in complex128, so frames are
         transformed in chunks of :data:`FRAME_CHUNK` per channel: the temporary stays a few
         MB instead of twice the size of the result.
         """
-        return self._transform(audio, np.complex64)
+        return self._transform(audio, self.complex_dtype)
 
     def _transform(self, audio: np.ndarray, dtype, finish=None) -> np.ndarray:
         audio = np.asarray(audio)
@@ -87,26 +185,80 @@ class Stft:
                 f"audio of shape {audio.shape} is too short for the STFT: it needs "
                 f"(samples, channels) with at least stft.window_length={self.window_length} samples"
             )
-        p_min, p_max = self._fft.p_min, self._fft.p_max(audio.shape[0])
-        out = np.empty((self.n_freqs, p_max - p_min, audio.shape[1]), dtype=dtype)
+        first = int(self._first_frame)
+        stop = first + self.n_frames(audio.shape[0])
+        out = np.empty((self.n_freqs, stop - first, audio.shape[1]), dtype=dtype)
         for ch in range(audio.shape[1]):
-            for p0 in range(p_min, p_max, FRAME_CHUNK):
-                p1 = min(p0 + FRAME_CHUNK, p_max)
-                chunk = self._fft.stft(audio[:, ch], p0=p0, p1=p1)
-                out[:, p0 - p_min : p1 - p_min, ch] = chunk if finish is None else finish(chunk)
+            signal = audio[:, ch].astype(np.float64, copy=False)
+            for p0 in range(first, stop, FRAME_CHUNK):
+                p1 = min(p0 + FRAME_CHUNK, stop)
+                chunk = self._fft.stft(signal, p0=p0, p1=p1)
+                out[:, p0 - first : p1 - first, ch] = chunk if finish is None else finish(chunk)
         return out
 
     def magnitude(self, audio: np.ndarray) -> np.ndarray:
-        """``|STFT|`` of ``audio`` as float32, without holding the complex spectrogram.
+        """``|STFT|`` of ``audio`` as :attr:`real_dtype`, without the complex spectrogram.
 
         For signals whose phase is never needed (the oracles' references): the complex
         result would be twice the size of the magnitude, so it is taken chunk by chunk.
         """
-        return self._transform(audio, np.float32, np.abs)
+        return self._transform(audio, self.real_dtype, np.abs)
 
     def inverse(self, spec: np.ndarray, n_samples: int) -> np.ndarray:
-        """Inverse STFT of ``(freq, frames, channels)`` → real ``(n_samples, channels)``."""
+        """Inverse STFT of ``(freq, frames, channels)`` → real ``(n_samples, channels)``.
+
+        The frames must be those :meth:`forward` gives for ``n_samples`` samples.
+        """
+        if spec.shape[1] != self.n_frames(n_samples):
+            raise ValueError(f"a spectrogram of {spec.shape[1]} frames cannot be inverted to "
+                             f"{n_samples} samples: the STFT gives {self.n_frames(n_samples)}")
+        # ShortTimeFFT takes the first frame of `spec` as its slice p_min; ours is slice
+        # `_first_frame`, so its time axis is shifted by that many hops.
+        shift = int(self._first_frame - self._fft.p_min) * self.hop
         # scipy's istft loops over frames in Python: all channels in one call halves that
         # overhead, and its temporaries are per frame, so memory does not grow.
-        audio = self._fft.istft(np.moveaxis(spec, -1, 0), k1=n_samples, f_axis=-2, t_axis=-1)
-        return audio.T.astype(np.float32)
+        audio = self._fft.istft(np.moveaxis(spec, -1, 0), k0=-shift, k1=n_samples - shift,
+                                f_axis=-2, t_axis=-1)
+        audio = audio.T.astype(self.real_dtype, copy=False)
+        # The gain that turns ShortTimeFFT's sum into this convention's normalisation.
+        if self.convention == "nussl2018":
+            for start in range(0, n_samples, _SAMPLE_CHUNK):
+                rows = slice(start, min(start + _SAMPLE_CHUNK, n_samples))
+                audio[rows] /= self._frame_sum(np.arange(rows.start, rows.stop), self._window,
+                                               n_samples)[:, None]
+        else:
+            # Least squares over the frames present, as scipy.signal.istft: ShortTimeFFT's
+            # dual window assumes the frames before 0 and past the end exist too, which
+            # changes the normalisation within one window of either end only.
+            squared = self._fft.win.astype(np.float64) ** 2
+            ends = {(0, min(self.window_length, n_samples)),
+                    (max(0, n_samples - self.window_length), n_samples)}
+            for start, stop in ends:
+                rows, t = slice(start, stop), np.arange(start, stop)
+                every = self._frame_sum(t, squared, n_samples, every_frame=True)
+                audio[rows] *= (every / self._frame_sum(t, squared, n_samples))[:, None]
+        return audio
+
+    def _frame_sum(self, t: np.ndarray, values: np.ndarray, n_samples: int,
+                   every_frame: bool = False) -> np.ndarray:
+        """``Σ_k values[t - start_k]`` over the frames ``k`` covering each sample ``t``.
+
+        ``start_k`` is frame ``k``'s first sample; the frames are those of a signal of
+        ``n_samples`` (``every_frame``: the infinite grid, as ShortTimeFFT's dual window
+        assumes). For ``nussl2018`` the zeros become 1e-16, as in nussl 0.1.6.
+        """
+        first = self._first_frame
+        offset = int(first) * self.hop - self.window_length // 2  # start of the first frame
+        last = self.n_frames(n_samples) - 1
+        total = np.zeros(len(t))
+        newest = (t - offset) // self.hop  # the latest frame starting at or before t
+        for back in range(math.ceil(self.window_length / self.hop) + 1):
+            k = newest - back
+            index = t - offset - k * self.hop
+            valid = (index >= 0) & (index < self.window_length)
+            if not every_frame:
+                valid &= (k >= 0) & (k <= last)
+            total += np.where(valid, values[np.clip(index, 0, self.window_length - 1)], 0.0)
+        if self.convention == "nussl2018":
+            total[total == 0] = _NUSSL2018_EPS
+        return total

@@ -11,14 +11,15 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 from scipy.ndimage import maximum_filter, minimum_filter, uniform_filter
-from scipy.signal import ShortTimeFFT, get_window
+import scipy.signal
+from scipy.signal import get_window
 
 from repet_bench import evaluate, masks, separate
 from repet_bench.algorithms import ALGORITHMS, Context, get_algorithm
 from repet_bench.algorithms.ft2d import peak_map, shifted_magnitude, symmetric_weights
 from repet_bench.algorithms.repet import beat_spectrum_of
 from repet_bench.algorithms.repet_extended import crossfade_weights, segments
-from repet_bench.algorithms.repet_sim import frame_distance, similar_frames, similarity_model
+from repet_bench.algorithms.repet_sim import similar_frames, similarity_model, zeroed_reach
 from repet_bench.config import register_configs, validate
 from repet_bench.stft import Stft
 
@@ -99,14 +100,16 @@ def test_oracle_estimates_are_the_ideal_masks_applied_to_the_mixture(synthetic_t
     n = 4 * RATE
     mixture = track.mixture[:n]
     refs = {k: v[:n] for k, v in track.references.items()}
-    # An STFT independent of repet_bench.stft, in float64.
-    fft = ShortTimeFFT(np.sqrt(get_window("hann", 2048, fftbins=True)), 512, RATE)
+    # An STFT independent of repet_bench.stft, in float64: nussl 1.1.9's own calls.
+    window = np.sqrt(get_window("hann", 2048, fftbins=True))
 
     def stft(x):
-        return np.stack([fft.stft(x[:, c].astype(np.float64)) for c in range(x.shape[1])], axis=-1)
+        return np.moveaxis(scipy.signal.stft(x.T.astype(np.float64), window=window,
+                                             nperseg=2048, noverlap=1536)[2], 0, -1)
 
     def istft(spec):
-        return np.stack([fft.istft(spec[..., c], k1=n) for c in range(spec.shape[-1])], axis=-1)
+        return scipy.signal.istft(np.moveaxis(spec, -1, 0), window=window, nperseg=2048,
+                                  noverlap=1536)[1][:, :n].T
 
     x = stft(mixture)
     a, v = np.abs(stft(refs["accompaniment"])), np.abs(stft(refs["vocals"]))
@@ -192,10 +195,12 @@ def short_magnitude(synthetic_tracks):
 def test_blocked_repet_sim_equals_the_full_matrix(short_magnitude, seconds, threshold):
     if seconds < 1:  # 700 frames are enough for 100 picks 2.6 frames apart
         short_magnitude = short_magnitude[:, :700]
-    distance = frame_distance(seconds, RATE, 512)  # fractional, as nussl: 86.13 frames for 1 s
+    distance = seconds * RATE / 512  # fractional, as nussl 1.1.9: 86.13 frames for 1 s
+    reach = zeroed_reach(seconds, Stft())
+    assert reach == (distance, distance + 1)
     expected = _nussl_similarity_indices(short_magnitude, distance, 100, threshold)
     # float64 and a block size that does not divide the frame count: exactly nussl's picks
-    indices, counts = similar_frames(short_magnitude, distance, 100, threshold, block=97,
+    indices, counts = similar_frames(short_magnitude, reach, 100, threshold, block=97,
                                      dtype=np.float64)
     got = [indices[i, :counts[i]].tolist() for i in range(len(counts))]
     assert got == expected
@@ -206,7 +211,7 @@ def test_blocked_repet_sim_equals_the_full_matrix(short_magnitude, seconds, thre
     # The default float32 similarities pick the same frames but where two similarities of
     # a row are within rounding (~1e-7): measured, 99.9% of the rows have the same set
     # (the order of near-equal picks may swap) and the models differ by ~1e-6 (L1).
-    indices32, counts32 = similar_frames(short_magnitude, distance, 100, threshold)
+    indices32, counts32 = similar_frames(short_magnitude, reach, 100, threshold)
     same = [sorted(indices32[i, :counts32[i]]) == sorted(expected[i]) for i in range(len(expected))]
     assert np.mean(same) >= 0.99
     model32 = similarity_model(short_magnitude, indices32, counts32)
@@ -254,8 +259,8 @@ def test_ft2d_with_quirks_reproduces_nussl(short_magnitude, method, size):
 
 def test_ft2d_quirks_on_and_off_both_run_and_differ(short_magnitude):
     ctx = Context(Stft(), short_magnitude.shape[1] * 512)
-    quirky = get_algorithm("ft2d").fn(short_magnitude, ctx, sisec18_quirks=True)
-    fixed = get_algorithm("ft2d").fn(short_magnitude, ctx, sisec18_quirks=False)
+    quirky = get_algorithm("ft2d").fn(short_magnitude, ctx, nussl_quirks=True)
+    fixed = get_algorithm("ft2d").fn(short_magnitude, ctx, nussl_quirks=False)
     for m in (quirky, fixed):
         assert np.isfinite(m.background).all() and (m.foreground >= 0).all()
         assert (m.background <= short_magnitude).all()
@@ -265,13 +270,13 @@ def test_ft2d_quirks_on_and_off_both_run_and_differ(short_magnitude):
     # only mirrored left-right in shifted coordinates
     peaks = peak_map(shifted_magnitude(short_magnitude[:, :600, 0]))
     rows = np.arange(peaks.shape[0])
-    fixed_map = symmetric_weights(peaks, rows, sisec18_quirks=False)
+    fixed_map = symmetric_weights(peaks, rows, nussl_quirks=False)
     np.testing.assert_array_equal(fixed_map, np.roll(fixed_map[::-1, ::-1], (1, 1), axis=(0, 1)))
-    quirk_map = np.fft.fftshift(symmetric_weights(peaks, rows, sisec18_quirks=True))
+    quirk_map = np.fft.fftshift(symmetric_weights(peaks, rows, nussl_quirks=True))
     np.testing.assert_array_equal(quirk_map, quirk_map[:, ::-1])
     assert not np.array_equal(quirk_map, quirk_map[::-1])
     # quadrant filtering keeps less of the background
-    half = get_algorithm("ft2d").fn(short_magnitude, ctx, quadrants=[0, 2], sisec18_quirks=False)
+    half = get_algorithm("ft2d").fn(short_magnitude, ctx, quadrants=[0, 2], nussl_quirks=False)
     assert half.background.sum() < fixed.background.sum()
 
 

@@ -1,6 +1,7 @@
 """Separation algorithms; importing this package registers all of them."""
 
-from .registry import ALGORITHMS, Algorithm, Context, Models, get_algorithm, register
+from .registry import (FLAVOURS, ALGORITHMS, Algorithm, Context, Models, get_algorithm,
+                       register)
 from . import repet  # noqa: F401  (registers "repet")
 from . import repet_sim  # noqa: F401  (registers "repet_sim")
 from . import ft2d  # noqa: F401  (registers "ft2d")
@@ -8,4 +9,4 @@ from . import adaptive_repet  # noqa: F401  (registers "adaptive_repet")
 from . import repet_extended  # noqa: F401  (registers "repet_extended")
 from . import oracles  # noqa: F401  (registers "ibm", "irm", "mix")
 
-__all__ = ["ALGORITHMS", "Algorithm", "Context", "Models", "get_algorithm", "register"]
+__all__ = ["FLAVOURS", "ALGORITHMS", "Algorithm", "Context", "Models", "get_algorithm", "register"]

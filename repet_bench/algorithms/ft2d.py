@@ -1,9 +1,10 @@
 """2DFT: repeating patterns are peaks in the 2D Fourier transform of the spectrogram.
 
 P. Seetharaman, F. Pishdadian and B. Pardo, "Music/Voice Separation Using the 2D Fourier
-Transform," IEEE WASPAA 2017. Semantics and defaults follow nussl, which produced the
-SiSEC 2018 entry 2DFT (see shared ALGORITHMS.md), including two nussl quirks that the
-``sisec18_quirks`` switch keeps or fixes.
+Transform," IEEE WASPAA 2017. Two flavours (shared ALGORITHMS.md): ``nussl`` follows
+nussl 1.1.9 (soft peak weights, a soft mask divided by its maximum); ``sisec18`` follows
+nussl 0.1.6a0, which made the SiSEC 2018 entry 2DFT (0/1 peaks, a binary mask). Both keep
+nussl's left-right-only symmetrisation of the peak map unless ``nussl_quirks`` is false.
 
 A periodic pattern in the magnitude spectrogram concentrates in a few peaks of its 2DFT
 (freq × frames), while the non-repeating voice spreads out. Keeping the peaks and
@@ -50,7 +51,8 @@ def shifted_magnitude(magnitude: np.ndarray) -> np.ndarray:
 
 
 def peak_map(
-    data: np.ndarray, neighborhood_size=(1, 25), peak_method: str = "local_std"
+    data: np.ndarray, neighborhood_size=(1, 25), peak_method: str = "local_std",
+    normalise_eps: float = _EPS,
 ) -> np.ndarray:
     """Peaks of the fftshifted 2DFT magnitude, before symmetrisation.
 
@@ -62,11 +64,14 @@ def peak_map(
     neighborhood_size : (int, int)
         Filter size in 2DFT bins (freq, time) defining a local peak (nussl: (1, 25)).
     peak_method : {"local_std", "original"}
-        ``local_std`` (nussl's default, SiSEC 2018): a soft weight
+        ``local_std`` (nussl 1.1.9's default): a soft weight
         ``(local max - local mean) / local std`` at points equal to their local maximum,
         scaled to max 1. ``original`` (the paper): 1 at points equal to their local
         maximum whose local max - local min exceeds the standard deviation of the whole
-        normalised 2DFT, else 0.
+        normalised 2DFT, else 0 (nussl 0.1.6a0's only method, SiSEC 2018).
+    normalise_eps : float
+        The magnitude is divided by ``max + normalise_eps``: 1e-7 in nussl 1.1.9, 0 in
+        nussl 0.1.6a0.
 
     Returns
     -------
@@ -75,7 +80,7 @@ def peak_map(
 
     Notes
     -----
-    As nussl: the magnitude is first divided by ``max + 1e-7`` and the filters use
+    As nussl: the magnitude is first divided by its maximum and the filters use
     scipy.ndimage's default ``reflect`` edges. The statistics are computed in float64
     row block by row block (with a halo of rows for filters taller than one bin). One
     deviation: the local variance ``E[x²] - E[x]²`` is clipped at 0 before the square
@@ -85,7 +90,7 @@ def peak_map(
         raise ValueError(f"ft2d peak_method={peak_method!r} is unknown; use one of {PEAK_METHODS}")
     size = tuple(int(s) for s in neighborhood_size)
     n_freqs = data.shape[0]
-    denominator = float(data.max()) + _EPS
+    denominator = float(data.max()) + normalise_eps
     peaks = np.empty(data.shape, dtype=np.float32)
 
     if peak_method == "original":
@@ -116,12 +121,12 @@ def peak_map(
     return peaks
 
 
-def symmetric_weights(peaks: np.ndarray, rows: np.ndarray, sisec18_quirks: bool) -> np.ndarray:
+def symmetric_weights(peaks: np.ndarray, rows: np.ndarray, nussl_quirks: bool) -> np.ndarray:
     """Rows ``rows`` of the symmetrised peak map, unshifted (``ifftshift``), as float32.
 
     The 2DFT of a real spectrogram is conjugate symmetric, ``X[-k, -l] = conj(X[k, l])``,
-    so a peak has a twin at the opposite frequency. nussl (**quirk**, kept when
-    ``sisec18_quirks``) writes ``np.maximum(m, np.fliplr(m), np.flipud(m))``: the third
+    so a peak has a twin at the opposite frequency. nussl, 0.1.6a0 and 1.1.9 alike
+    (**quirk**, kept when ``nussl_quirks``) writes ``np.maximum(m, np.fliplr(m), np.flipud(m))``: the third
     argument is numpy's ``out``, so only the left-right mirror is taken (and, for an
     even number of frames, mirrored about the wrong column). Without the quirk each
     point takes the maximum with its conjugate twin ``[-k, -l]``, so the background
@@ -135,14 +140,14 @@ def symmetric_weights(peaks: np.ndarray, rows: np.ndarray, sisec18_quirks: bool)
         Peak map in fftshifted coordinates (:func:`peak_map`).
     rows : ndarray of int
         Rows of the unshifted map wanted.
-    sisec18_quirks : bool
+    nussl_quirks : bool
     """
     n_freqs = peaks.shape[0]
 
     def unshifted(k):  # ifftshift: unshifted row k is shifted row k + F // 2
         return np.fft.ifftshift(peaks[(k + n_freqs // 2) % n_freqs], axes=1)
 
-    if sisec18_quirks:
+    if nussl_quirks:
         shifted = peaks[(rows + n_freqs // 2) % n_freqs]
         return np.fft.ifftshift(np.maximum(shifted, shifted[:, ::-1]), axes=1)
     twin = np.roll(unshifted((-rows) % n_freqs)[:, ::-1], 1, axis=1)  # twin[k, l] = m[-k, -l]
@@ -170,10 +175,11 @@ def ft2d(
     magnitude: np.ndarray,
     ctx: Context,
     *,
-    peak_method: str = "local_std",
+    peak_method: str | None = None,
     neighborhood_size=(1, 25),
     quadrants=(0, 1, 2, 3),
-    sisec18_quirks: bool = True,
+    nussl_quirks: bool = True,
+    flavour: str = "nussl",
 ) -> Models:
     """2DFT separation, per channel.
 
@@ -183,60 +189,89 @@ def ft2d(
         Mixture magnitude spectrogram.
     ctx : Context
         Unused (the method has no time parameters).
-    peak_method : {"local_std", "original"}
-        See :func:`peak_map`.
+    peak_method : {"local_std", "original"}, optional
+        See :func:`peak_map`; ``None``: the flavour's own (``nussl``: ``local_std``,
+        ``sisec18``: ``original``).
     neighborhood_size : (int, int)
         Peak neighbourhood in 2DFT bins (freq, time); nussl: (1, 25).
     quadrants : sequence of int
         2DFT quadrants kept in the background (see :func:`filter_quadrants`); all four
-        by default.
-    sisec18_quirks : bool
-        Reproduce nussl's (SiSEC 2018) left-right-only symmetrisation (see
-        :func:`symmetric_weights`) and its mask normalisation: the mask
+        by default (nussl 0.1.6a0 had no such option).
+    nussl_quirks : bool
+        Keep nussl's left-right-only symmetrisation (:func:`symmetric_weights`) and, in
+        the ``nussl`` flavour, its mask normalisation: the mask
         ``min(W, V + 1e-7) / (V + 1e-7)`` divided by its own maximum, which inflates the
         background wherever the maximum is below one. False: conjugate symmetrisation
-        and the REPET-like model ``min(W, V)``.
+        and, in the ``nussl`` flavour, the REPET-like model ``min(W, V)``.
+    flavour : {"nussl", "sisec18"}
+        ``nussl`` (1.1.9): ``W = |inverse 2DFT of the weighted peaks|`` gives a soft
+        mask (above). ``sisec18`` (0.1.6a0, the SiSEC 2018 entry): the binary mask
+        ``B > G`` with ``B`` = inverse 2DFT of the peaks and ``G`` of the rest, compared
+        as numpy orders complex numbers (real parts, then imaginary parts); as
+        ``B + G = V``, that is ``Re(B) > V / 2`` but for ties. Double precision.
 
     Returns
     -------
     Models
-        With quirks, background = ``V × mask`` and foreground = ``V − background``, so
-        the soft mask is nussl's mask. Without, background = ``min(W, V)`` with
-        ``W = |inverse 2DFT of the peaks|``; foreground = the rest. ``info`` has the
-        fraction of 2DFT bins with a non-zero peak weight.
+        ``nussl`` with quirks: background = ``V × mask``, foreground = ``V − background``,
+        so the soft mask is nussl's mask; without: background = ``min(W, V)``.
+        ``sisec18``: ``background_mask`` = the binary mask. ``info`` has the fraction of
+        2DFT bins with a non-zero peak weight.
 
     Notes
     -----
-    The 2DFT is taken in single precision (complex64, as the STFT): a 7-minute track's
-    2DFT is 300 MB per channel instead of 600 MB in complex128. Masks match nussl's
-    float64 ones to ~1e-5 on bins within 60 dB of the loudest, more loosely below. Peak
-    statistics and symmetrisation go a block of rows at a time, and channels one at a
-    time: at most one 2DFT (or its magnitude and the peak map) is alive.
+    The ``nussl`` flavour takes the 2DFT in single precision (complex64, as the STFT): a
+    7-minute track's 2DFT is 300 MB per channel instead of 600 MB in complex128. Masks
+    match nussl's float64 ones to ~1e-5 on bins within 60 dB of the loudest, more loosely
+    below. Peak statistics and symmetrisation go a block of rows at a time, and channels
+    one at a time: at most two 2DFTs (or one and the peak map) are alive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from repet_bench.algorithms import Context
+    >>> from repet_bench.stft import Stft
+    >>> v = np.tile(np.random.default_rng(0).random((1025, 20)), (1, 15))[:, :, None]
+    >>> ctx = Context(Stft(2048, 1024, "hamming", convention="nussl2018"), 300 * 1024)
+    >>> mask = ft2d(v, ctx, flavour="sisec18").background_mask
+    >>> sorted(np.unique(mask).tolist())
+    [0.0, 1.0]
 
     References
     ----------
     P. Seetharaman, F. Pishdadian and B. Pardo, "Music/Voice Separation Using the 2D
     Fourier Transform," IEEE WASPAA 2017.
     """
+    sisec18 = flavour == "sisec18"
+    if peak_method is None:
+        peak_method = "original" if sisec18 else "local_std"
     n_freqs = magnitude.shape[0]
     channels, peak_fraction = [], []
     for ch in range(magnitude.shape[2]):
         v = magnitude[:, :, ch]
-        peaks = peak_map(shifted_magnitude(v), neighborhood_size, peak_method)
+        peaks = peak_map(shifted_magnitude(v), neighborhood_size, peak_method,
+                         normalise_eps=0.0 if sisec18 else _EPS)
         # The 2DFT is recomputed rather than held through peak picking: one more FFT
         # instead of a full-size complex array alive next to the peak map.
         spectrum = fft.fft2(v)
+        kept = np.empty_like(spectrum) if sisec18 else spectrum
         nonzero = 0
         for rows in _row_slices(n_freqs):
-            weights = symmetric_weights(peaks, np.arange(rows.start, rows.stop), sisec18_quirks)
+            weights = symmetric_weights(peaks, np.arange(rows.start, rows.stop), nussl_quirks)
             nonzero += np.count_nonzero(weights)
-            spectrum[rows] *= weights
+            np.multiply(spectrum[rows], weights, out=kept[rows])
         del peaks
         peak_fraction.append(nonzero / spectrum.size)
-        filter_quadrants(spectrum, tuple(quadrants))
+        filter_quadrants(kept, tuple(quadrants))
+        if sisec18:
+            spectrum -= kept  # (1 - P) F, exactly, for 0/1 peaks
+            channels.append(_binary_mask(fft.ifft2(kept, overwrite_x=True),
+                                         fft.ifft2(spectrum, overwrite_x=True)))
+            del spectrum, kept
+            continue
         model = np.abs(fft.ifft2(spectrum, overwrite_x=True))
-        del spectrum
-        if sisec18_quirks:
+        del spectrum, kept
+        if nussl_quirks:
             denominator = v + np.float32(_EPS)
             mask = np.minimum(model, denominator, out=model)
             mask /= denominator
@@ -246,7 +281,20 @@ def ft2d(
         else:
             channels.append(np.minimum(model, v, out=model))
         del model
-    background = np.stack(channels, axis=2)
+    stacked = np.stack(channels, axis=2)
     del channels
     info = {"peak_fraction": float(np.mean(peak_fraction)) if peak_fraction else 0.0}
-    return Models(background, residual(magnitude, background), info)
+    if sisec18:
+        return Models.from_mask(stacked, info)
+    return Models(stacked, residual(magnitude, stacked), info)
+
+
+def _binary_mask(background: np.ndarray, foreground: np.ndarray) -> np.ndarray:
+    """nussl 0.1.6a0's ``background > foreground`` on complex arrays, as float64 0/1.
+
+    numpy orders complex numbers by real part, then imaginary part; the rule is written
+    out so that it is visible and does not rest on numpy keeping that ordering.
+    """
+    greater = background.real > foreground.real
+    greater |= (background.real == foreground.real) & (background.imag > foreground.imag)
+    return greater.astype(np.float64)

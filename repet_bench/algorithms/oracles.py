@@ -56,11 +56,12 @@ register("irm", needs_references=True)(oracle)
 
 
 @register("mix", mixture_estimates=True)
-def mix(magnitude: np.ndarray, ctx: Context) -> Models:
+def mix(magnitude: np.ndarray, ctx: Context, *, flavour: str = "nussl") -> Models:
     """The mixture as both estimates (SiSEC's MIX anchor).
 
     ``separate`` short-circuits algorithms registered with ``mixture_estimates`` and
     returns the mixture audio itself, bypassing masks and phase; these models (all
-    background) are what masking would give if it were applied.
+    background) are what masking would give if it were applied. ``flavour`` has no
+    effect (the mixture is the same in every flavour).
     """
     return Models(magnitude, np.zeros_like(magnitude))

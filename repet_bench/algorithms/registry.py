@@ -48,16 +48,34 @@ class Context:
         return self.n_samples / self.stft.rate
 
 
+FLAVOURS = ("nussl", "sisec18")
+"""Algorithm flavours (shared ALGORITHMS.md): ``nussl`` follows nussl 1.1.9, ``sisec18``
+nussl 0.1.6a0, the code that made the SiSEC 2018 entries REP1, REP2 and 2DFT."""
+
+
 @dataclass(frozen=True)
 class Models:
     """Background and foreground magnitude models, each ``(freq, frames, channels)``.
 
     ``info`` holds small diagnostics worth recording per track (e.g. the period found).
+
+    ``background_mask``: set instead of the two models by algorithms whose published
+    definition is a mask rather than models (the ``sisec18`` flavour: nussl 0.1.6a0
+    computed ``(min(W, V) + 1e-16) / (V + 1e-16)``, and 2DFT a binary mask), so that the
+    soft mask is exactly that mask. The models are then ``background_mask`` and its
+    complement, in units of the mixture magnitude: every mask strategy depends only on
+    their ratio in each bin.
     """
 
-    background: np.ndarray
-    foreground: np.ndarray
+    background: np.ndarray | None
+    foreground: np.ndarray | None
     info: dict = field(default_factory=dict)
+    background_mask: np.ndarray | None = None
+
+    @classmethod
+    def from_mask(cls, background_mask: np.ndarray, info: dict) -> "Models":
+        """Models defined by a background mask ``(freq, frames, channels)`` in [0, 1]."""
+        return cls(None, None, info, background_mask)
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,10 @@ ALGORITHMS: dict[str, Algorithm] = {}
 
 
 def register(name: str, *, needs_references: bool = False, mixture_estimates: bool = False):
-    """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name``."""
+    """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name``.
+
+    An algorithm with a ``flavour`` parameter takes one of :data:`FLAVOURS`.
+    """
 
     def decorator(fn):
         if name in ALGORITHMS:
@@ -103,3 +124,20 @@ def residual(magnitude: np.ndarray, background: np.ndarray) -> np.ndarray:
     """Foreground model of REPET-like methods: mixture minus background, never negative."""
     out = magnitude - background
     return np.maximum(out, 0, out=out)  # in place: one full-size array, not two
+
+
+# nussl 0.1.6a0's constants.EPSILON, in the masks of its REPET family.
+SISEC18_EPS = 1e-16
+
+
+def sisec18_mask(model: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """nussl 0.1.6a0's REPET mask ``(min(model, V) + 1e-16) / (V + 1e-16)``, into ``model``.
+
+    ``model`` (float64, overwritten) and ``magnitude`` ``V`` are ``(freq, frames, channels)``.
+    """
+    np.minimum(model, magnitude, out=model)
+    model += SISEC18_EPS
+    for ch in range(model.shape[-1]):  # one channel's temporary at a time
+        model[..., ch] /= magnitude[..., ch] + SISEC18_EPS
+    return model
+

@@ -1,8 +1,9 @@
 """REPET: the REpeating Pattern Extraction Technique with one period (beat spectrum).
 
 Z. Rafii and B. Pardo, "REpeating Pattern Extraction Technique (REPET): A Simple Method
-for Music/Voice Separation," IEEE TASLP 21(1), 2013. Semantics and defaults follow nussl,
-which produced the SiSEC 2018 entry REP1 (see shared ALGORITHMS.md).
+for Music/Voice Separation," IEEE TASLP 21(1), 2013. Two flavours (shared ALGORITHMS.md):
+``nussl`` follows nussl 1.1.9; ``sisec18`` follows nussl 0.1.6a0, which made the SiSEC
+2018 entry REP1 (its lag bounds, a segment of period + 1 frames, its mask).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-from .registry import Context, Models, register, residual
+from .registry import Context, Models, register, residual, sisec18_mask
 
 # Frequency rows per block in the beat spectrum's FFTs and the segment median: bounds
 # their temporaries (~75 MB for a 7-minute track) without slowing them down.
@@ -94,6 +95,28 @@ def period_bounds(
     return min_lag, max_lag
 
 
+def period_bounds_sisec18(
+    n_frames: int, stft, duration: float, min_period: float, max_period: float
+) -> tuple[int, int]:
+    """nussl 0.1.6a0's lag range ``[min_lag, max_lag]`` in frames (``Repet._update_period``).
+
+    Seconds ``s`` become ``ceil((s * rate + window_length // overlap - 1) / overlap)``
+    frames, ``overlap = window_length - hop`` (the integer division is Python 2's); the
+    maximum is capped at a third of the track first. At 44.1 kHz, 2048/1024: 0.8 s → 35.
+    """
+    overlap = stft.window_length - stft.hop
+    if overlap <= 0:
+        raise ValueError("the sisec18 flavour of repet converts seconds to frames with the "
+                         "STFT's overlap (window_length - hop), which is 0 here; use a hop "
+                         "below window_length (stft=nussl2018)")
+
+    def frames(seconds):
+        return math.ceil((seconds * stft.rate + stft.window_length // overlap - 1) / overlap)
+
+    max_lag = min(n_frames - 1, frames(min(max_period, duration / 3)))
+    return max(1, frames(min_period)), max_lag
+
+
 def find_period(beat: np.ndarray, min_lag: int, max_lag: int) -> int | None:
     """The lag in ``[min_lag, max_lag]`` (inclusive) with the largest beat spectrum.
 
@@ -160,6 +183,7 @@ def repet(
     min_period: float = 0.8,
     max_period: float = 8.0,
     period: float | None = None,
+    flavour: str = "nussl",
 ) -> Models:
     """REPET with one repeating period for the whole track.
 
@@ -174,27 +198,54 @@ def repet(
         maximum is capped at a third of the track).
     period : float, optional
         Fixed period in seconds; skips the beat spectrum search.
+    flavour : {"nussl", "sisec18"}
+        ``nussl`` (1.1.9): lags ``ceil(seconds / hop duration)``, segments of ``period``
+        frames, models ``min(median, V)`` and the rest. ``sisec18`` (0.1.6a0, REP1): lags
+        by :func:`period_bounds_sisec18`, segments of ``period + 1`` frames (nussl's
+        "kluge to match MATLAB"), and nussl's mask ``(min(median, V) + 1e-16) / (V +
+        1e-16)`` as ``Models.background_mask``.
 
     Returns
     -------
     Models
         background = ``min(median repeating segment, mixture)`` per channel with one
-        shared period; foreground = the rest. ``info`` has ``period_frames`` and
-        ``period_seconds`` (NaN when the track is too short for any period: then the
-        whole mixture is background, nothing repeats reliably enough to subtract).
+        shared period; foreground = the rest. ``info`` has ``period_frames``,
+        ``segment_frames`` and ``period_seconds`` (NaN when the track is too short for
+        any period: then the whole mixture is background, nothing repeats reliably
+        enough to subtract).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from repet_bench.algorithms import Context
+    >>> from repet_bench.stft import Stft
+    >>> loop = np.random.default_rng(0).random((1025, 43))  # a 43-frame pattern ...
+    >>> v = np.tile(loop, (1, 12))[:, :, None]              # ... repeated, mono
+    >>> stft = Stft(2048, 1024, "hamming", convention="nussl2018")
+    >>> models = repet(v, Context(stft, v.shape[1] * 1024), flavour="sisec18")
+    >>> models.info["period_frames"], models.info["segment_frames"]
+    (43, 44)
     """
     frame_seconds = ctx.stft.frame_seconds
     n_frames = magnitude.shape[1]
+    sisec18 = flavour == "sisec18"
     if period is not None:
-        lag = max(1, round(period / frame_seconds))
+        lag = (period_bounds_sisec18(n_frames, ctx.stft, math.inf, period, period)[0]
+               if sisec18 else max(1, round(period / frame_seconds)))
     else:
+        bounds = period_bounds_sisec18 if sisec18 else period_bounds
         beat = beat_spectrum(channel_mean_power(magnitude))
-        lag = find_period(beat, *period_bounds(n_frames, frame_seconds, ctx.duration,
-                                               min_period, max_period))
+        lag = find_period(beat, *bounds(n_frames, ctx.stft if sisec18 else frame_seconds,
+                                        ctx.duration, min_period, max_period))
     if lag is None:
-        background = magnitude.copy()
-        info = {"period_frames": -1, "period_seconds": float("nan")}
-    else:
-        background = repeating_model(magnitude, lag)
-        info = {"period_frames": lag, "period_seconds": lag * frame_seconds}
+        info = {"period_frames": -1, "segment_frames": -1, "period_seconds": float("nan")}
+        if sisec18:
+            return Models.from_mask(np.ones_like(magnitude), info)
+        return Models(magnitude.copy(), np.zeros_like(magnitude), info)
+    segment = lag + 1 if sisec18 else lag
+    background = repeating_model(magnitude, segment)
+    info = {"period_frames": lag, "segment_frames": segment,
+            "period_seconds": lag * frame_seconds}
+    if sisec18:
+        return Models.from_mask(sisec18_mask(background, magnitude), info)
     return Models(background, residual(magnitude, background), info)

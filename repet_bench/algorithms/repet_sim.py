@@ -1,8 +1,10 @@
 """REPET-SIM: REPET with a similarity matrix instead of a period.
 
 Z. Rafii and B. Pardo, "Music/Voice Separation using the Similarity Matrix," ISMIR 2012.
-Semantics and defaults follow nussl, which produced the SiSEC 2018 entry REP2 (see shared
-ALGORITHMS.md): each frame is modelled by the median of the frames most similar to it.
+Each frame is modelled by the median of the frames most similar to it. Two flavours
+(shared ALGORITHMS.md): ``nussl`` follows nussl 1.1.9; ``sisec18`` follows nussl 0.1.6a0,
+which made the SiSEC 2018 entry REP2 (its 43-frame minimum distance, double precision,
+its mask).
 
 The full frames × frames similarity matrix of a 7-minute track (~36 000² values) would
 take 5–10 GB; only the similar frames of each row are needed, so rows are computed and
@@ -11,11 +13,10 @@ reduced in blocks and memory stays bounded whatever the track length.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from .registry import Context, Models, register, residual
+from .registry import Context, Models, register, residual, sisec18_mask
 
 # Similarity rows computed at once: (block, frames) float32, ~74 MB for a 7-minute track
 # (large enough for an efficient matrix product).
@@ -31,14 +32,30 @@ _MEDIAN_FRAMES = 4096
 _GONE = np.float32(-1.0)
 
 
-def frame_distance(seconds: float, rate: int, hop: int) -> float:
-    """A duration in (fractional) frames, as nussl: ``seconds * rate / hop``.
+def zeroed_reach(seconds: float, stft, flavour: str = "nussl") -> tuple[float, float]:
+    """How far around a pick ``p`` nussl zeroes a similarity row: ``(left, right)``.
 
-    nussl never rounds it; the zeroed window around a pick is then
-    ``[floor(p - d), floor(p + d + 1))``, one frame wider to the left than to the right
-    when ``d`` is fractional (86.13 frames for 1 s at 44.1 kHz / hop 512).
+    The zeroed range is ``[floor(p - left), floor(p + right))``, clipped to the row
+    (``_set_array_zero_indices``), with ``d`` the minimum distance in frames:
+
+    - ``nussl`` (1.1.9): ``d = seconds * rate / hop``, never rounded, and the range is
+      ``[p - d, p + d + 1)``: 86.13 frames for 1 s at 44.1 kHz / hop 512, so
+      ``[p - 87, p + 87)``.
+    - ``sisec18`` (0.1.6a0): ``d = seconds * (rate // overlap)`` (Python 2's integer
+      division, ``overlap = window_length - hop``) and the range is
+      ``[p - d - 1, p + d + 1)``: 43 frames for 1 s at 44.1 kHz, 2048/1024, so
+      ``[p - 44, p + 44)``.
     """
-    return seconds * rate / hop
+    if flavour == "sisec18":
+        overlap = stft.window_length - stft.hop
+        if overlap <= 0:
+            raise ValueError("the sisec18 flavour of repet_sim converts seconds to frames "
+                             "with the STFT's overlap (window_length - hop), 0 here; use a "
+                             "hop below window_length (stft=nussl2018)")
+        d = seconds * (stft.rate // overlap)
+        return d + 1, d + 1
+    d = seconds * stft.rate / stft.hop
+    return d, d + 1
 
 
 def _unit_frames(magnitude: np.ndarray, n_rows: int, dtype) -> np.ndarray:
@@ -56,10 +73,11 @@ def _unit_frames(magnitude: np.ndarray, n_rows: int, dtype) -> np.ndarray:
     return frames
 
 
-def _window(picks: np.ndarray, distance: float, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """nussl's zeroed range ``[lower, upper)`` around each pick (``_set_array_zero_indices``)."""
-    lower = np.floor(np.maximum(picks - distance, 0)).astype(np.int64)
-    upper = np.floor(np.minimum(picks + distance + 1, n_frames)).astype(np.int64)
+def _window(picks: np.ndarray, reach: tuple[float, float], n_frames: int):
+    """nussl's zeroed range ``[lower, upper)`` around each pick (:func:`zeroed_reach`)."""
+    left, right = reach
+    lower = np.floor(np.maximum(picks - left, 0)).astype(np.int64)
+    upper = np.floor(np.minimum(picks + right, n_frames)).astype(np.int64)
     return lower, upper
 
 
@@ -85,14 +103,15 @@ class _Windows:
     operations.
     """
 
-    def __init__(self, n_frames: int, distance: float):
+    def __init__(self, n_frames: int, reach: tuple[float, float]):
         p = np.arange(n_frames)
-        self.lower, self.upper = _window(p, distance, n_frames)
+        self.lower, self.upper = _window(p, reach, n_frames)
         first, last = self.lower // _CHUNK, (self.upper - 1) // _CHUNK
         self.edges = np.stack([first, last], axis=1)  # (frames, 2)
         cols = self.edges[:, :, None] * _CHUNK + np.arange(_CHUNK)
         self.covers = (cols >= self.lower[:, None, None]) & (cols < self.upper[:, None, None])
-        inner = 1 + np.arange((2 * math.floor(distance) + 2) // _CHUNK + 1)
+        widest = int((self.upper - self.lower).max(initial=0))
+        inner = 1 + np.arange(widest // _CHUNK + 1)
         self.inner = first[:, None] + inner  # (frames, n_inner) chunk ids
         self.inner_valid = self.inner < last[:, None]
 
@@ -109,7 +128,7 @@ def _greedy_picks(
     n_frames : int
         Number of real frames.
     windows : _Windows
-        The zeroed window of each pick (half-width :func:`frame_distance`).
+        The zeroed window of each pick (:func:`zeroed_reach`).
     n_picks : int
         Maximum number of picks per row.
     threshold : float
@@ -198,7 +217,7 @@ def _greedy_picks(
 
 def similar_frames(
     magnitude: np.ndarray,
-    distance: float,
+    reach: tuple[float, float],
     max_repeating_frames: int = 100,
     similarity_threshold: float = 0.0,
     block: int = _ROW_BLOCK,
@@ -210,8 +229,8 @@ def similar_frames(
     ----------
     magnitude : ndarray, shape (freq, frames, channels)
         Mixture magnitude; similarity is the cosine between frames of the channel mean.
-    distance : float
-        Minimum distance between two similar frames, in frames (:func:`frame_distance`).
+    reach : (float, float)
+        The range zeroed around each pick, in frames (:func:`zeroed_reach`).
     max_repeating_frames : int
         Picks per frame, the first of which (normally the frame itself) is dropped.
     similarity_threshold : float
@@ -234,7 +253,7 @@ def similar_frames(
     padded = -(-n_frames // _CHUNK) * _CHUNK
     frames = _unit_frames(magnitude, padded, dtype)
     n_picks = max(int(max_repeating_frames), 0)
-    windows = _Windows(n_frames, distance)
+    windows = _Windows(n_frames, reach)
     indices = np.full((n_frames, max(n_picks - 1, 0)), -1, dtype=np.int64)
     counts = np.zeros(n_frames, dtype=np.int64)
     for start in range(0, n_frames, block):
@@ -303,6 +322,7 @@ def repet_sim(
     similarity_threshold: float = 0.0,
     min_distance_between_frames: float = 1.0,
     max_repeating_frames: int = 100,
+    flavour: str = "nussl",
 ) -> Models:
     """REPET-SIM: each frame modelled by the median of the frames most similar to it.
 
@@ -318,6 +338,13 @@ def repet_sim(
         Minimum distance in seconds between two similar frames (nussl: 1 s).
     max_repeating_frames : int
         Frames picked per frame, the frame itself included and then dropped (nussl: 100).
+    flavour : {"nussl", "sisec18"}
+        ``nussl`` (1.1.9): similarities in single precision, picks zeroing
+        ``[p - 87, p + 87)`` at 1 s / hop 512, a frame without similar frames is all
+        background. ``sisec18`` (0.1.6a0, REP2): double precision, ``[p - 44, p + 44)`` at
+        1 s / hop 1024 (:func:`zeroed_reach`), a frame without similar frames gets the
+        model ``min(1, V)``, and nussl's mask ``(model + 1e-16) / (V + 1e-16)`` as
+        ``Models.background_mask``.
 
     Returns
     -------
@@ -326,15 +353,32 @@ def repet_sim(
         similar frames found once on the channel mean; foreground = the rest. ``info``
         has the mean number of similar frames and the number of frames without any.
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from repet_bench.algorithms import Context
+    >>> from repet_bench.stft import Stft
+    >>> v = np.random.default_rng(0).random((1025, 300, 2))
+    >>> stft = Stft(2048, 1024, "hamming", convention="nussl2018")
+    >>> models = repet_sim(v, Context(stft, 300 * 1024), flavour="sisec18")
+    >>> models.background_mask.shape, models.info["frames_without_similar"]
+    ((1025, 300, 2), 0)
+
     References
     ----------
     Z. Rafii and B. Pardo, "Music/Voice Separation using the Similarity Matrix,"
     ISMIR 2012.
     """
-    distance = frame_distance(min_distance_between_frames, ctx.stft.rate, ctx.stft.hop)
-    indices, counts = similar_frames(magnitude, distance, max_repeating_frames,
-                                     similarity_threshold)
+    sisec18 = flavour == "sisec18"
+    reach = zeroed_reach(min_distance_between_frames, ctx.stft, flavour)
+    indices, counts = similar_frames(magnitude, reach, max_repeating_frames,
+                                     similarity_threshold,
+                                     dtype=np.float64 if sisec18 else np.float32)
     background = similarity_model(magnitude, indices, counts)
     info = {"mean_similar_frames": float(counts.mean()) if counts.size else 0.0,
             "frames_without_similar": int((counts == 0).sum())}
+    if sisec18:
+        alone = counts == 0
+        background[:, alone] = np.minimum(1, magnitude[:, alone])
+        return Models.from_mask(sisec18_mask(background, magnitude), info)
     return Models(background, residual(magnitude, background), info)
