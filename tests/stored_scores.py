@@ -1,0 +1,82 @@
+"""Stored per-frame museval scores on the real sample: every number the leaderboard publishes.
+
+Each configuration a user runs (every algorithm in both flavours, the oracles, the mixture)
+is composed from the shipped Hydra configs exactly as the command line composes it,
+separated and scored with museval on the embedded MUSDB18 sample, as the runner does. The
+scores are stored in ``tests/data/stored_scores.csv``; ``tests/test_stored_scores.py``
+compares a fresh computation with them at 0.01 dB, so a silent drift fails a test.
+Changing them is a deliberate act: ``python scripts/update_stored_scores.py`` rewrites the
+file and the diff shows in review.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from repet_bench import data, evaluate
+from repet_bench.config import register_configs
+from repet_bench.separate import separate
+
+STORE = Path(__file__).parent / "data" / "stored_scores.csv"
+TOLERANCE_DB = 0.01
+
+_SISEC18 = ["+experiment=sisec18", "algo.flavour=sisec18"]
+# name -> the command-line overrides of that configuration
+CONFIGURATIONS = {
+    "repet": ["+algo=repet"],
+    "repet_sim": ["+algo=repet_sim"],
+    "ft2d": ["+algo=ft2d"],
+    "adaptive_repet": ["+algo=adaptive_repet"],
+    "repet_extended": ["+algo=repet_extended"],
+    "repet sisec18": ["+algo=repet", *_SISEC18],
+    "repet_sim sisec18": ["+algo=repet_sim", *_SISEC18],
+    "ft2d sisec18": ["+algo=ft2d", *_SISEC18],
+    "ibm": ["+algo=ibm"],
+    "irm": ["+algo=irm"],
+    "irm wiener": ["+algo=irm", "mask=wiener"],
+    "mix": ["+algo=mix"],
+}
+COLUMNS = ["configuration", "target", "metric", "frame", "score"]
+
+
+def compose_config(overrides: list[str]) -> dict:
+    """The resolved config of a command line's overrides, as a plain dict."""
+    register_configs()
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        return OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
+
+
+def sample_track():
+    """The embedded sample as the default config's ``dataset=sample`` loads it."""
+    register_configs()
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["+algo=mix"])
+    return data.load_track(data.list_tracks(cfg.dataset, Path(cfg.paths.cache).expanduser())[0])
+
+
+def compute(name: str, track) -> pd.DataFrame:
+    """Per-frame museval scores of configuration ``name`` on ``track`` (a ``TrackAudio``)."""
+    cfg = compose_config(CONFIGURATIONS[name])
+    result = separate(track.mixture, track.rate, cfg["algo"], cfg["stft"], cfg["mask"],
+                      cfg["phase"], references=track.references)
+    scores = evaluate.evaluate_track(track.ref.name, track.references, result.estimates,
+                                     track.rate, cfg["eval"]["win"], cfg["eval"]["hop"],
+                                     cfg["eval"]["backend"])
+    rows = [(name, target["name"], metric, frame, entry["metrics"][metric])
+            for target in json.loads(scores.json)["targets"]
+            for frame, entry in enumerate(target["frames"])
+            for metric in evaluate.METRICS]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def compute_all(track) -> pd.DataFrame:
+    return pd.concat([compute(name, track) for name in CONFIGURATIONS], ignore_index=True)
+
+
+def load() -> pd.DataFrame:
+    return pd.read_csv(STORE)
