@@ -53,9 +53,21 @@ MIN_WILCOXON_PAIRS = 6
 ALPHA = 0.05
 
 REFERENCE_METHODS = ("REP1", "REP2", "2DFT", "IBM1", "IBM2", "IRM1", "IRM2", "MWF", "MIX")
-# Our algorithm → its SiSEC 2018 entries (same method, nussl / oracle implementations).
-REFERENCE_MATCH = {"repet": ("REP1",), "repet_sim": ("REP2",), "ft2d": ("2DFT",),
-                   "ibm": ("IBM1", "IBM2"), "irm": ("IRM1", "IRM2"), "mix": ("MIX",)}
+# Our algorithm → the SiSEC 2018 entry it reproduces when run as that entry was made
+# (nussl 0.1.6a0's flavour and STFT at their defaults, soft mask, mixture phase, BSS Eval
+# v4 on 1 s frames; see `sisec18_entry`). The oracles have no such counterpart: SiSEC's
+# came from sigsep-mus-oracle (four-source masks, scipy's Hann 2048 / hop 1024 STFT); ours
+# are two-target masks on the run's STFT (on the sample: IRM +0.5 to +0.8 dB, IBM +1.8 to
+# +6.3 dB above sigsep-mus-oracle's rules; scripts/compare_oracles.py).
+REFERENCE_MATCH = {"repet": "REP1", "repet_sim": "REP2", "ft2d": "2DFT", "mix": "MIX"}
+IMPLEMENTATIONS = {
+    "sisec18": "nussl 0.1.6a0 (the SiSEC 2018 code)",
+    "sisec18-stft": "nussl 0.1.6a0 algorithm, another STFT (not the SiSEC 2018 code)",
+    "nussl": "nussl 1.1.9 (not the SiSEC 2018 code)",
+    "oracle": "two-target oracle on the run's STFT (not sigsep-mus-oracle)",
+    "rafii": "Rafii's REPET reference code (no SiSEC 2018 entry)",
+    "mix": "the mixture",
+}
 REFERENCE_TITLE = ("Published: SiSEC 2018, full MUSDB18 test set (50 tracks) — "
                    "not comparable to runs on other tracks")
 # Dataset keys that only choose which tracks (the scored track set says that) or where
@@ -255,6 +267,45 @@ def config_labels(configs: Sequence[dict]) -> list[Label]:
     return labels
 
 
+def implementation(config: dict) -> str:
+    """Whose code a run's numbers come from, as the leaderboard shows it (IMPLEMENTATIONS)."""
+    algo, stft = config["algo"], config.get("stft", {})
+    name = algo["name"]
+    if name == "mix":
+        return IMPLEMENTATIONS["mix"]
+    if name in ("ibm", "irm"):
+        return IMPLEMENTATIONS["oracle"]
+    if name in ("adaptive_repet", "repet_extended"):
+        return IMPLEMENTATIONS["rafii"]
+    if algo.get("flavour") == "sisec18":
+        return IMPLEMENTATIONS["sisec18" if sisec18_entry(config) else "sisec18-stft"]
+    return IMPLEMENTATIONS["nussl"]
+
+
+def sisec18_entry(config: dict) -> str | None:
+    """The SiSEC 2018 entry a run reproduces (REP1, REP2, 2DFT, MIX), or None.
+
+    A run reproduces an entry when it was made as the entry was: the algorithm in the
+    ``sisec18`` flavour with every other parameter at its default, nussl 0.1.6a0's STFT
+    (``stft=nussl2018``), soft mask, mixture phase, BSS Eval v4 on 1 s windows and hops
+    (museval, or the fast backend, which gives museval's numbers). The mixture (MIX) is
+    the same whatever the flavour.
+    """
+    name = config["algo"]["name"]
+    entry = REFERENCE_MATCH.get(name)
+    evaluation = config.get("eval", {})
+    if entry is None or (evaluation.get("win"), evaluation.get("hop")) != (1.0, 1.0):
+        return None
+    if name == "mix":
+        return entry
+    made_as_entry = (
+        config["algo"] == {**option_defaults("algo", name), "flavour": "sisec18"}
+        and config.get("stft") == option_defaults("stft", "nussl2018")
+        and config.get("mask") == {"name": "soft"}
+        and config.get("phase") == {"name": "mixture"})
+    return entry if made_as_entry else None
+
+
 def config_key(config: dict) -> str:
     """Hash of what determines the scores apart from the dataset (which decides the group)."""
     scored = scored_config(config)
@@ -371,6 +422,8 @@ def _run_row(run: Run, label: Label | None) -> dict:
             "algo": label.algo, "mask": label.mask, "phase": label.phase,
             "variant": label.variant,
             "algo_name": run.config["algo"]["name"] if run.config else "",
+            "implementation": implementation(run.config) if run.config else "",
+            "sisec18_entry": sisec18_entry(run.config) if run.config else None,
             "config_key": config_key(run.config) if run.config else "",
             "config_hash": run.config_hash or "", "n_tracks": run.n_tracks,
             "n_scored": run.n_scored, "finished": run.finished}
@@ -576,12 +629,14 @@ def reference_comparison(per_track: pd.DataFrame, runs: pd.DataFrame,
     -------
     DataFrame
         ``config, reference, target, n, median_diff`` (ours − published, dB), ``p``,
-        ``significant``; empty when no configuration has a SiSEC counterpart.
+        ``significant``; empty when no configuration reproduces a SiSEC entry
+        (:func:`sisec18_entry`).
     """
-    algo_of = runs[runs["ranked"]].drop_duplicates("config").set_index("config")["algo_name"]
+    entry_of = runs[runs["ranked"]].drop_duplicates("config").set_index("config")["sisec18_entry"]
     rows = []
     for config in per_track["config"].unique():
-        for method in REFERENCE_MATCH.get(algo_of[config], ()):
+        method = entry_of[config]
+        if pd.notna(method):  # only a run made as the entry was: other flavours are other code
             for target in TARGETS:
                 ours = _track_scores(per_track, config, target).droplevel("subset")
                 theirs = _track_scores(reference.per_track, method, target).droplevel("subset")
@@ -613,7 +668,10 @@ def _p(row) -> str:
 def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
     """Formatted leaderboard (strings) with (target, metric) column pairs."""
     out = {("", "#"): table["rank"].astype(str)} if "rank" in table else {}
-    out.update({("", "configuration"): table["config"], ("", "n"): table["n_tracks"].astype(int)})
+    out[("", "configuration")] = table["config"]
+    if "implementation" in table:
+        out[("", "implementation")] = table["implementation"]
+    out[("", "n")] = table["n_tracks"].astype(int)
     for target in TARGETS:
         out[(target, "SDR")] = table[f"{target}_SDR"].map(_num)
         out[(target, "95% CI")] = [_ci(lo, hi) for lo, hi in
@@ -716,7 +774,10 @@ METHOD_NOTE = (
     "tracks of per-track vocals SDR against the best configuration of the same leaderboard "
     f"(* p < {ALPHA}, no correction for multiple comparisons); n/a with fewer than "
     f"{MIN_WILCOXON_PAIRS} tracks that differ. Each leaderboard holds runs on the same "
-    "audio only: same dataset, excerpt and tracks.")
+    "audio only: same dataset, excerpt and tracks. Implementation: whose code made the "
+    "numbers. Only runs made as the SiSEC 2018 entries were (+experiment=sisec18: nussl "
+    "0.1.6a0's flavour and STFT) are compared track by track with the published entries; "
+    "the other rows are different implementations of the same methods.")
 
 
 @dataclass
@@ -855,9 +916,11 @@ def _reference_sections(reference: Reference | None, seed: int) -> tuple[list[Se
     table = reference_table(reference, seed)
     shown = display_table(table, with_tests=False)
     note = ("Medians from sisec18_summary.csv; CIs bootstrapped from sisec18_pertrack.csv. "
-            "REP1 = REPET, REP2 = REPET-SIM, 2DFT = 2D Fourier transform (nussl); IBM/IRM = "
-            "ideal binary/ratio masks (1: magnitude, 2: power), MWF = multichannel Wiener "
-            "filter (oracles); MIX = the mixture as every estimate.")
+            "REP1 = REPET, REP2 = REPET-SIM, 2DFT = 2D Fourier transform (nussl 0.1.6a0, "
+            "reproduced by +experiment=sisec18); IBM/IRM = ideal binary/ratio masks "
+            "(1: magnitude, 2: power), MWF = multichannel Wiener filter (sigsep-mus-oracle: "
+            "four-source masks, Hann 2048 / hop 1024; our ibm/irm are two-target masks and "
+            "score higher); MIX = the mixture as every estimate.")
     body_html = (f'<div class="reference">{_html_table(shown, "reference")}'
                  f'<p class="note">{html.escape(note)}</p></div>')
     section = Section("sisec18", REFERENCE_TITLE, _markdown(shown) + "\n\n" + note, body_html)
@@ -944,12 +1007,15 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
                                  f"(known: {known or 'none'})")
     reference = load_reference(reference_dir or find_reference_dir())
     labels = {gid: f"g{i}" for i, gid in enumerate(groups, 1)}
+    implementation_of = (runs_table[runs_table["ranked"]].drop_duplicates("config")
+                         .set_index("config")["implementation"]) if len(runs_table) else {}
     sections = [Section("method", "How to read this", METHOD_NOTE,
                         f'<p class="note">{html.escape(METHOD_NOTE)}</p>')]
     boards, comparisons, figures, notes = [], [], [], []
     for gid, group in groups.items():
         rows = per_track[per_track["group"] == gid]
         table = leaderboard(rows, seed)
+        table.insert(2, "implementation", table["config"].map(implementation_of))
         boards.append(table.assign(group_id=gid, group=labels[gid], dataset=group.describe(),
                                    source="run"))
         if write:
@@ -991,8 +1057,8 @@ def _csv_table(boards: list[pd.DataFrame], ref_table: pd.DataFrame,
         parts.append(ref_table.assign(group="sisec18", source="SiSEC 2018 (published)",
                                       dataset="musdb18 · test · 50 tracks · full length",
                                       algo=ref_table["config"]))
-    columns = (["source", "group", "dataset", "rank", "config", "algo", "mask", "phase",
-                "n_tracks"] + _SCORE_COLUMNS
+    columns = (["source", "group", "dataset", "rank", "config", "implementation", "algo",
+                "mask", "phase", "n_tracks"] + _SCORE_COLUMNS
                + [f"{t}_SDR_ci_{e}" for t in TARGETS for e in ("low", "high")]
                + ["n_paired", "median_diff", "p_vs_best", "significant", "config_hash", "run"])
     if not parts:

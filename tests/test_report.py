@@ -30,7 +30,10 @@ OFFSETS = {("vocals", "SDR"): 0.0, ("vocals", "SIR"): 1.0, ("vocals", "SAR"): 2.
            ("accompaniment", "ISR"): 8.0}
 
 
-def make_config(mask="soft", phase="mixture", dataset=None, **algo) -> dict:
+STFT_2018 = {"window_length": 2048, "hop": 1024, "window": "hamming", "convention": "nussl2018"}
+
+
+def make_config(mask="soft", phase="mixture", dataset=None, stft=None, **algo) -> dict:
     """A resolved config as run.json stores it (the sample dataset by default)."""
     mask_cfg = {"name": mask, **({"threshold": 0.5} if mask == "binary" else {}),
                 **({"power": 2.0} if mask == "wiener" else {})}
@@ -40,7 +43,8 @@ def make_config(mask="soft", phase="mixture", dataset=None, **algo) -> dict:
         "dataset": {"name": "sample", "root": None, "is_wav": False, "subsets": ["test"],
                     "split": None, "tracks": [], "max_tracks": None, "offset": 0.0,
                     "duration": None, "n_tracks": 4, "seed": 0, **(dataset or {})},
-        "stft": {"window_length": 2048, "hop": 512, "window": "sqrt_hann"},
+        "stft": stft or {"window_length": 2048, "hop": 512, "window": "sqrt_hann",
+                         "convention": "nussl"},
         "mask": mask_cfg, "phase": {"name": phase},
         "eval": {"backend": "museval", "win": 1.0, "hop": 1.0},
         "runner": {"name": "local", "n_jobs": 1, "backend": "loky", "progress": False},
@@ -192,16 +196,28 @@ def test_sisec_paired_comparison(tmp_path):
     assert ref is not None and len(ref.track_names) == 50
     rep1 = report._track_scores(ref.per_track, "REP1", "vocals").droplevel("subset")
     ours = (rep1 + 1.0).to_dict()  # 1 dB better than published REPET on every track
-    make_run(tmp_path / "res" / "full", make_config(dataset={"name": "musdb18"}), ours)
+    musdb = {"name": "musdb18"}
+    # made as REP1 was (+experiment=sisec18), and the same method in nussl 1.1.9's flavour
+    make_run(tmp_path / "res" / "sisec18", make_config(dataset=musdb, stft=STFT_2018,
+                                                       flavour="sisec18"), ours)
+    make_run(tmp_path / "res" / "nussl", make_config(dataset=musdb, flavour="nussl"),
+             (rep1 + 2.0).to_dict())
     rep = report.build_report([tmp_path / "res"])
     comp = rep.reference_comparison.set_index("target")
+    assert len(comp) == 2  # only the SiSEC 2018 code is compared, for both targets
     assert comp.loc["vocals", "reference"] == "REP1"
+    assert "flavour=sisec18" in comp.loc["vocals", "config"]
     assert comp.loc["vocals", "n"] == 50
     assert comp.loc["vocals", "median_diff"] == pytest.approx(1.0)
     assert comp.loc["vocals", "p"] < 1e-6
     md = (rep.out_dir / "leaderboard.md").read_text()
     assert "SiSEC 2018's 50 MUSDB18 test tracks" in md
-    assert re.search(r"\| repet / soft / mixture \| REP1 +\| vocals +\| 50 +\| \+1\.00 .*\*", md)
+    assert re.search(r"\| repet\(flavour=sisec18\) / soft / mixture .*\| REP1 +\| vocals +\| 50 +"
+                     r"\| \+1\.00 .*\*", md)
+    impl = rep.leaderboard[rep.leaderboard.source == "run"].set_index("config")["implementation"]
+    assert sorted(impl) == ["nussl 0.1.6a0 (the SiSEC 2018 code)",
+                            "nussl 1.1.9 (not the SiSEC 2018 code)"]
+    assert "nussl 1.1.9 (not the SiSEC 2018 code)" in md
 
 
 def test_missing_reference_is_a_note(synthetic_results, tmp_path):
