@@ -6,9 +6,11 @@ Markdown table:
 
     python scripts/bench_algorithms.py                       # 180 s and 420 s, 3 repeats
     python scripts/bench_algorithms.py --durations 60 --repeats 1 --algos repet ft2d
+    python scripts/bench_algorithms.py --flavour sisec18 --algos repet repet_sim ft2d
 
 Per algorithm and duration: separation seconds through ``repet_bench.separate.separate``
-(mask soft, phase mixture; median of ``--repeats``), the ratio to a bare STFT + iSTFT of
+(mask soft, phase mixture; median of ``--repeats``; ``--flavour sisec18``: nussl 0.1.6a0's
+flavour on its STFT, ``stft=nussl2018``, as the sisec18 preset), the ratio to a bare STFT + iSTFT of
 the same audio (``Stft.forward`` then ``Stft.inverse``, the floor any STFT-domain method
 pays), and the child's peak RSS. Targets (issue): peak memory under 2 GiB on the 7-minute
 track; repet within 3× the floor; repet_sim and ft2d within 10×.
@@ -34,7 +36,11 @@ import numpy as np
 ALGOS = ("repet", "repet_sim", "ft2d", "adaptive_repet", "repet_extended", "ibm", "irm", "mix")
 TARGETS = {"repet": 3.0, "repet_sim": 10.0, "ft2d": 10.0}
 MEMORY_LIMIT_MB = 2048
-STFT = {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
+# The STFT of each flavour (conf/stft/default.yaml, conf/stft/nussl2018.yaml).
+STFTS = {"nussl": {"window_length": 2048, "hop": 512, "window": "sqrt_hann", "convention": "nussl"},
+         "sisec18": {"window_length": 2048, "hop": 1024, "window": "hamming",
+                     "convention": "nussl2018"}}
+FLAVOURED = ("repet", "repet_sim", "ft2d", "mix")
 MASK = {"ibm": "binary"}  # the oracle's own mask; every other algorithm: soft
 ORACLES = ("ibm", "irm")
 
@@ -54,7 +60,7 @@ def generate(duration: float, rate: int = 44100, seed: int = 0) -> tuple[np.ndar
     return vocals + accompaniment, {"vocals": vocals, "accompaniment": accompaniment}
 
 
-def algo_config(name: str) -> dict:
+def algo_config(name: str, flavour: str) -> dict:
     """The algorithm's config as the CLI composes it (conf/algo/<name>.yaml)."""
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
@@ -63,31 +69,32 @@ def algo_config(name: str) -> dict:
 
     register_configs()
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        cfg = compose("config", overrides=[f"+algo={name}"])
+        flavoured = [f"algo.flavour={flavour}"] if name in FLAVOURED else []
+        cfg = compose("config", overrides=[f"+algo={name}", *flavoured])
     return OmegaConf.to_container(cfg.algo, resolve=True)
 
 
-def measure(name: str, duration: float, repeats: int) -> dict:
+def measure(name: str, duration: float, repeats: int, flavour: str) -> dict:
     """Run in the child: separation seconds (each repeat) and the STFT floor."""
     from repet_bench.separate import separate
     from repet_bench.stft import Stft
 
     mixture, references = generate(duration)
     if name == "floor":
-        stft = Stft(STFT["window_length"], STFT["hop"], STFT["window"])
+        stft = Stft.from_config(STFTS[flavour], 44100)
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             stft.inverse(stft.forward(mixture), len(mixture))
             times.append(time.perf_counter() - start)
         return {"seconds": times}
-    algo = algo_config(name)
+    algo = algo_config(name, flavour)
     if name not in ORACLES:
         references = None  # only the oracles hold the true sources in memory
     times, info = [], {}
     for _ in range(repeats):
         start = time.perf_counter()
-        result = separate(mixture, 44100, algo, STFT, {"name": MASK.get(name, "soft")},
+        result = separate(mixture, 44100, algo, STFTS[flavour], {"name": MASK.get(name, "soft")},
                           {"name": "mixture"}, references=references)
         times.append(time.perf_counter() - start)
         info = result.info
@@ -95,10 +102,10 @@ def measure(name: str, duration: float, repeats: int) -> dict:
     return {"seconds": times, "info_keys": sorted(info)}
 
 
-def run_child(name: str, duration: float, repeats: int) -> dict:
+def run_child(name: str, duration: float, repeats: int, flavour: str) -> dict:
     """Measure ``name`` in a fresh process; add its peak RSS in MB."""
     cmd = [sys.executable, __file__, "--only", name, "--durations", str(duration),
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats), "--flavour", flavour]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
@@ -113,11 +120,13 @@ def main(argv=None) -> int:
                         help="track durations in seconds")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
+    parser.add_argument("--flavour", default="nussl", choices=sorted(STFTS),
+                        help="nussl (1.1.9, default STFT) or sisec18 (0.1.6a0, stft=nussl2018)")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: one measurement
     args = parser.parse_args(argv)
 
     if args.only:
-        result = measure(args.only, args.durations[0], args.repeats)
+        result = measure(args.only, args.durations[0], args.repeats, args.flavour)
         # ru_maxrss is in KB on Linux; this process's own peak is the child's peak.
         result["child_peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(json.dumps(result))
@@ -125,11 +134,11 @@ def main(argv=None) -> int:
 
     rows = []
     for duration in args.durations:
-        floor = run_child("floor", duration, args.repeats)
+        floor = run_child("floor", duration, args.repeats, args.flavour)
         floor_s = float(np.median(floor["seconds"]))
         rows.append(("STFT + iSTFT (floor)", duration, floor_s, 1.0, floor["peak_mb"], ""))
         for name in args.algos:
-            r = run_child(name, duration, args.repeats)
+            r = run_child(name, duration, args.repeats, args.flavour)
             if "error" in r:
                 rows.append((name, duration, float("nan"), float("nan"), float("nan"), r["error"]))
                 continue
@@ -144,8 +153,8 @@ def main(argv=None) -> int:
             print(f"# {name} {duration:g}s: {seconds:.1f} s ({ratio:.1f}×), "
                   f"{r['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
 
-    print(f"\nCPU: {os.cpu_count()} cores; median of {args.repeats} run(s); "
-          "mask soft (ibm: binary), phase mixture.\n")
+    print(f"\nCPU: {os.cpu_count()} cores; median of {args.repeats} run(s); flavour "
+          f"{args.flavour}; mask soft (ibm: binary), phase mixture.\n")
     print("| algorithm | duration (s) | separation (s) | × STFT+iSTFT | peak RSS (MB) | notes |")
     print("|---|---:|---:|---:|---:|---|")
     for name, duration, seconds, ratio, peak, notes in rows:
