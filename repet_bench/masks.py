@@ -169,7 +169,6 @@ def masks_from_background_mask(name: str, background_mask: np.ndarray, mixture=N
                          **params)
 
 
-
 def high_pass_rows(cutoff: float, stft, rule: str = "nussl") -> int:
     """Number of low-frequency STFT rows that the high-pass gives to the background.
 

@@ -2,7 +2,7 @@
 ``flavour=nussl`` REPET, REPET-SIM and 2DFT on a long track, scored with BSS Eval v4.
 
     REPET_BENCH_CACHE=/tmp/rbcache python scripts/compare_nussl.py \\
-        --nussl-python /tmp/nussl119/bin/python
+        --nussl-python /tmp/nussl119/bin/python [--signal sample]
 
 nussl 1.1.9 is not a dependency of repet_bench (it needs numpy < 2 and scipy < 1.13): it
 runs in its own interpreter (``--nussl-python``, a venv holding ``nussl==1.1.9``), as a
@@ -10,12 +10,20 @@ subprocess that reads the mixture from and writes its masks and estimates to ``.
 files in a temporary folder. That worker is this same file (``--nussl-worker DIR``; it
 imports nothing of repet_bench).
 
-Test signal: the embedded MUSDB18 sample ("The Easton Ellises - Falcon 69", 6.08 s) tiled
-to ``--seconds`` (200.5 s by default: not a whole number of tiles nor of hops), the vocals
-and the accompaniment (drums + bass + other) each with its own random gain per tile
-(uniform in +-``--gain-db`` dB), so the track is not perfectly periodic. The mixture is
-their sum rounded to float32 (what ``nussl.AudioSignal(path)`` holds for a file: librosa
-loads float32); both sides get that same float32 array.
+Test signal (``--signal``):
+  * ``synthetic`` (default): scripts/make_long_root.py's first track, synthetic.specs(6)[0]
+    (a 3.5 s drum/bass/chord loop under a non-repeating melody, 20 s), tiled to 204 s as
+    make_long_root does (kept in float; no 16-bit wav round trip).
+  * ``sample``: the embedded MUSDB18 sample ("The Easton Ellises - Falcon 69", 6.08 s =
+    524 hops exactly), cut by ``--trim`` samples so its copies do not fall on the hop grid
+    (exact copies on the grid make REPET-SIM's self-similarity tie with a copy's, which
+    the two implementations break differently), tiled to 200.5 s, vocals and
+    accompaniment each with its own random gain per tile (+-``--gain-db`` dB). Its
+    vocals repeat with the tile, so REPET (period = the tile) leaves them in the
+    background.
+The mixture is the sum of the references rounded to float32 (what
+``nussl.AudioSignal(path)`` holds for a file: librosa loads float32); both sides get that
+same array.
 
 nussl side: ``sep = Cls(nussl.AudioSignal(audio_data_array=..., sample_rate=44100))``,
 ``bg, fg = sep()`` (``run`` then ``make_audio_signals``: each mask applied to the mixture
@@ -29,7 +37,10 @@ algorithm runs twice on our side; ``separate`` does not return its masks).
 
 Scoring: ``repet_bench.bsseval_fast.bss_eval_v4`` (museval v4's numbers, 1 s windows and
 hops, vocals and accompaniment together), the references' statistics computed once.
-Printed: median over frames (NaN frames dropped) of SDR per target, nussl vs ours.
+Printed: median over frames (NaN frames dropped, as museval's aggregation) of SDR per
+target, nussl vs ours; background-mask differences (everywhere, and on bins within 60 dB
+of the loudest), the number of STFT frames where they exceed 1e-3, the largest sample
+difference between the estimates; REPET's period; REPET-SIM's similar-frame sets.
 """
 
 from __future__ import annotations
@@ -78,6 +89,11 @@ def nussl_worker(folder: Path) -> None:
             report["stft_dtype"] = str(sep.stft.dtype)
             np.save(folder / "nussl_stft.npy", sep.stft)
             report["repet_period_frames"] = int(sep.repeating_period)
+        if key == "repet_sim":
+            picks = np.full((len(sep.similarity_indices), 99), -1, dtype=np.int64)
+            for i, similar in enumerate(sep.similarity_indices):
+                picks[i, :len(similar)] = similar
+            np.save(folder / "nussl_repet_sim_picks.npy", picks)
         mask = sep.result_masks[0].mask
         report[key] = {"seconds": seconds, "mask_dtype": str(mask.dtype),
                        "audio_dtype": str(background.audio_data.dtype)}
@@ -91,29 +107,43 @@ def nussl_worker(folder: Path) -> None:
 
 # --------------------------------------------------------------------------- test signal
 
-def build_track(seconds: float, gain_db: float, seed: int):
-    """The sample's vocals and accompaniment tiled to ``seconds`` with a random gain per
-    tile and stem; returns (mixture float32, references float64 dict)."""
-    from types import SimpleNamespace
+def build_track(signal: str, seconds: float, gain_db: float, seed: int, trim: int):
+    """(description, mixture float32 (samples, 2), references float64 dict)."""
+    if signal == "synthetic":
+        from repet_bench import synthetic
 
-    from repet_bench import data
+        spec = synthetic.specs(6)[0]  # scripts/make_long_root.py's first track
+        stems = synthetic.render(spec)
+        n = int(round(seconds * RATE))
+        reps = -(-n // len(stems["vocals"]))
+        tiled = {k: np.tile(v, (reps, 1))[:n] for k, v in stems.items()}
+        references = {"vocals": tiled["vocals"],
+                      "accompaniment": tiled["drums"] + tiled["bass"] + tiled["other"]}
+        what = (f"synthetic '{spec.name}' ({spec.duration:g} s, loop {spec.period:g} s) tiled "
+                f"x{reps} as scripts/make_long_root.py does")
+    else:
+        from types import SimpleNamespace
 
-    cache = os.path.expanduser(os.environ.get("REPET_BENCH_CACHE", "~/.cache/repet_bench"))
-    cfg = SimpleNamespace(name="sample", root=None, is_wav=False, subsets=["test"], split=None,
-                          tracks=[], max_tracks=None, offset=0.0, duration=None)
-    ref = data.list_tracks(cfg, cache)[0]
-    stems = data._decode(ref)  # (5, samples, channels): mixture, drums, bass, other, vocals
-    sources = {"vocals": stems[4], "accompaniment": stems[1] + stems[2] + stems[3]}
-    n = int(round(seconds * RATE))
-    tile = stems.shape[1]
-    reps = -(-n // tile)
-    rng = np.random.default_rng(seed)
-    references = {}
-    for name, source in sources.items():
-        gains = 10 ** (rng.uniform(-gain_db, gain_db, reps) / 20)
-        references[name] = np.concatenate([g * source for g in gains])[:n]
+        from repet_bench import data
+
+        cache = os.path.expanduser(os.environ.get("REPET_BENCH_CACHE", "~/.cache/repet_bench"))
+        cfg = SimpleNamespace(name="sample", root=None, is_wav=False, subsets=["test"],
+                              split=None, tracks=[], max_tracks=None, offset=0.0, duration=None)
+        ref = data.list_tracks(cfg, cache)[0]
+        stems = data._decode(ref)  # (5, samples, channels): mixture, drums, bass, other, vocals
+        tile = stems.shape[1] - trim
+        sources = {"vocals": stems[4, :tile], "accompaniment": stems[1:4, :tile].sum(axis=0)}
+        n = int(round(seconds * RATE))
+        reps = -(-n // tile)
+        rng = np.random.default_rng(seed)
+        references = {}
+        for name, source in sources.items():
+            gains = 10 ** (rng.uniform(-gain_db, gain_db, reps) / 20)
+            references[name] = np.concatenate([g * source for g in gains])[:n]
+        what = (f"sample '{ref.name}' cut to {tile} samples ({tile / 512:.2f} hops) tiled x{reps},"
+                f" per-tile per-stem gains +-{gain_db:g} dB (seed {seed})")
     mixture = (references["vocals"] + references["accompaniment"]).astype(np.float32)
-    return ref.name, mixture, references, reps, tile
+    return what, mixture, references
 
 
 # --------------------------------------------------------------------------- our side
@@ -127,7 +157,7 @@ def algo_config(name: str) -> dict:
 
 
 def ours(mixture: np.ndarray, algo: dict, stft_cfg: dict):
-    """(estimates, info, background mask, frames) from this harness."""
+    """(estimates, info, background mask, mixture STFT, seconds, picks) from this harness."""
     from repet_bench import masks
     from repet_bench.algorithms import Context, get_algorithm
     from repet_bench.separate import _SHARED_ALGO_KEYS, _params, separate
@@ -139,8 +169,17 @@ def ours(mixture: np.ndarray, algo: dict, stft_cfg: dict):
     # The background mask, by the calls separate() makes (soft mask, nussl high-pass).
     transform = Stft.from_config(stft_cfg, RATE)
     spec = transform.forward(mixture)
-    models = get_algorithm(algo["name"]).fn(np.abs(spec), Context(transform, len(mixture)),
-                                            **_params(algo, _SHARED_ALGO_KEYS))
+    magnitude = np.abs(spec)
+    params = _params(algo, _SHARED_ALGO_KEYS)
+    models = get_algorithm(algo["name"]).fn(magnitude, Context(transform, len(mixture)), **params)
+    picks = None
+    if algo["name"] == "repet_sim":
+        from repet_bench.algorithms.repet_sim import similar_frames, zeroed_reach
+
+        reach = zeroed_reach(params["min_distance_between_frames"], transform, params["flavour"])
+        picks = similar_frames(magnitude, reach, params["max_repeating_frames"],
+                               params["similarity_threshold"])[0]
+    del magnitude
     if models.background_mask is not None:
         bg, fg = masks.masks_from_background_mask("soft", models.background_mask, mixture=spec)
     else:
@@ -148,7 +187,7 @@ def ours(mixture: np.ndarray, algo: dict, stft_cfg: dict):
                                      mixture=spec, overwrite=True)
     masks.high_pass(bg, fg, masks.high_pass_rows(algo.get("high_pass_cutoff", 0.0), transform,
                                                  algo.get("flavour", "nussl")))
-    return result.estimates, dict(result.info), bg, spec, seconds
+    return result.estimates, dict(result.info), bg, spec, seconds, picks
 
 
 # --------------------------------------------------------------------------- main
@@ -159,15 +198,20 @@ def median_sdr(stats, references, estimates):
     refs = np.stack([references["vocals"], references["accompaniment"]])
     est = np.stack([estimates["vocals"], estimates["accompaniment"]]).astype(np.float64)
     sdr = bsseval_fast.bss_eval_v4(refs, est, win=RATE, hop=RATE, ref_stats=stats)[0]
-    return np.nanmedian(sdr, axis=1)  # (vocals, accompaniment)
+    return np.nanmedian(sdr, axis=1), int(np.isnan(sdr[0]).sum())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nussl-python", default="/tmp/nussl119/bin/python")
-    parser.add_argument("--seconds", type=float, default=200.5)
-    parser.add_argument("--gain-db", type=float, default=1.5)
+    parser.add_argument("--signal", choices=("synthetic", "sample"), default="synthetic")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="track length (default 204 s synthetic, 200.5 s sample)")
+    parser.add_argument("--gain-db", type=float, default=1.5, help="sample: per-tile gain range")
+    parser.add_argument("--trim", type=int, default=300,
+                        help="sample: samples cut from the 6.08 s excerpt before tiling, so "
+                             "its copies do not fall on the hop grid (0: 524 hops exactly)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the .npy files here (default: a temporary folder)")
@@ -180,72 +224,87 @@ def main() -> None:
     from repet_bench import bsseval_fast, data
     from repet_bench.stft import Stft
 
+    seconds = args.seconds or (204.0 if args.signal == "synthetic" else 200.5)
     data.ensure_ffmpeg()  # nussl imports musdb -> stempeg, which needs ffmpeg on PATH
     with tempfile.TemporaryDirectory(prefix="compare_nussl_") as tmp:
         folder = args.workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        name, mixture, references, reps, tile = build_track(args.seconds, args.gain_db, args.seed)
+        what, mixture, references = build_track(args.signal, seconds, args.gain_db, args.seed,
+                                                args.trim)
         n = len(mixture)
-        print(f"track: '{name}' ({tile} samples) tiled x{reps} to {n} samples "
-              f"({n / RATE:.2f} s), per-tile gains +-{args.gain_db} dB, seed {args.seed}")
+        print(f"track: {what}; {n} samples ({n / RATE:.2f} s), mixture float32")
         np.save(folder / "mixture.npy", mixture)
         start = time.perf_counter()
         subprocess.run([args.nussl_python, __file__, "--nussl-worker", str(folder)],
                        check=True, env=dict(os.environ))
-        nussl_info = json.loads((folder / "nussl.json").read_text())
-        print(f"nussl {nussl_info['nussl_version']} (numpy {nussl_info['numpy']}, scipy "
-              f"{nussl_info['scipy']}): {time.perf_counter() - start:.0f} s; stft "
-              f"{nussl_info['stft_params']} {nussl_info['stft_shape']} {nussl_info['stft_dtype']}")
+        info_n = json.loads((folder / "nussl.json").read_text())
+        p = info_n["stft_params"]
+        print(f"nussl {info_n['nussl_version']} (numpy {info_n['numpy']}, scipy {info_n['scipy']},"
+              f" {time.perf_counter() - start:.0f} s): STFT {p['window_length']}/"
+              f"{p['hop_length']}/{p['window_type']}, shape {info_n['stft_shape']} "
+              f"{info_n['stft_dtype']}")
 
         stft_cfg = {"window_length": 2048, "hop": 512, "window": "sqrt_hann", "convention": "nussl"}
         transform = Stft.from_config(stft_cfg, RATE)
         stats = bsseval_fast.reference_stats(
             np.stack([references["vocals"], references["accompaniment"]]))
         rows = []
-        stft_line = None
         for key, cls_name in ALGOS:
             algo = algo_config(key)
-            estimates, info, our_mask, spec, seconds = ours(mixture, algo, stft_cfg)
-            if stft_line is None:
-                theirs = np.load(folder / "nussl_stft.npy", mmap_mode="r")
-                scale = float(transform._window.sum())  # scipy.signal.stft's 'spectrum' scaling
-                rel = np.abs(np.asarray(theirs) * scale - spec).max() / np.abs(spec).max()
-                stft_line = (f"ours: stft {list(spec.shape)} {spec.dtype} (n_frames "
-                             f"{transform.n_frames(n)}); max |X_nussl*sum(win) - X_ours| / "
-                             f"max|X| = {rel:.1e}")
-                print(stft_line)
+            estimates, info, our_mask, spec, secs, picks = ours(mixture, algo, stft_cfg)
+            magnitude = np.abs(spec)
+            if key == "repet":
+                theirs = np.load(folder / "nussl_stft.npy")
+                # scipy.signal.stft scales by 1 / sum(window) ('spectrum') and puts phase 0 at
+                # the frame start; ShortTimeFFT is unscaled with phase 0 at the frame centre.
+                scale = float(transform._window.sum())
+                sign = ((-1.0) ** np.arange(spec.shape[0]))[:, None, None]
+                rel = np.abs(theirs * (scale * sign) - spec).max() / magnitude.max()
+                print(f"ours: STFT shape {list(spec.shape)} {spec.dtype} (n_frames(n) = "
+                      f"{transform.n_frames(n)}); max|X_nussl * sum(win) * (-1)^k - X_ours| / "
+                      f"max|X| = {rel:.1e}")
+                del theirs
             del spec
+            loud = magnitude >= magnitude.max() * 1e-3  # bins within 60 dB of the loudest
+            del magnitude
             their_mask = np.load(folder / f"nussl_{key}_bgmask.npy")
             diff = np.abs(their_mask - our_mask)
-            mask_max = float(diff.max())
-            mask_p999 = float(np.quantile(diff, 0.999))
-            rows_over = int(np.count_nonzero(diff.max(axis=(1, 2)) > 1e-3))
-            del their_mask, diff, our_mask
+            mask_max, mask_loud = float(diff.max()), float(diff[loud].max())
+            frames_over = int(np.count_nonzero((diff > 1e-3).any(axis=(0, 2))))
+            del their_mask, diff, our_mask, loud
             theirs = {t: np.load(folder / f"nussl_{key}_{t}.npy") for t in ("vocals", "accompaniment")}
             est_diff = max(float(np.abs(theirs[t].astype(np.float64) - estimates[t]).max())
                            for t in theirs)
-            sdr_n = median_sdr(stats, references, theirs)
-            sdr_o = median_sdr(stats, references, estimates)
-            extra = ""
+            sdr_n, nan_n = median_sdr(stats, references, theirs)
+            sdr_o, nan_o = median_sdr(stats, references, estimates)
             if key == "repet":
-                extra = (f"period nussl {nussl_info['repet_period_frames']} / ours "
-                         f"{info.get('period_frames')} frames")
-            rows.append((cls_name, sdr_n, sdr_o, mask_max, mask_p999, rows_over, est_diff,
-                         nussl_info[key]["seconds"], seconds, extra))
-            print(f"{cls_name}: done (ours {seconds:.1f} s)", flush=True)
+                extra = (f"period {info_n['repet_period_frames']} / {info.get('period_frames')}"
+                         " frames")
+            elif key == "repet_sim":
+                nussl_picks = np.load(folder / "nussl_repet_sim_picks.npy")
+                same = sum(set(a[a >= 0].tolist()) == set(b[b >= 0].tolist())
+                           for a, b in zip(picks, nussl_picks))
+                extra = f"similar-frame sets differ in {len(picks) - same} of {len(picks)} frames"
+            else:
+                extra = ""
+            rows.append((cls_name, sdr_n, sdr_o, nan_n, nan_o, mask_max, mask_loud, frames_over,
+                         est_diff, info_n[key]["seconds"], secs, extra))
+            print(f"{cls_name}: done (ours {secs:.1f} s)", flush=True)
 
     print()
-    print("median SDR over 1 s frames (dB), BSS Eval v4 (bsseval_fast = museval v4)")
-    print(f"{'algo':9s} {'target':6s} {'nussl':>8s} {'ours':>8s} {'ours-nussl':>10s}")
-    for cls_name, sdr_n, sdr_o, *_ in rows:
+    print("median SDR over 1 s frames (dB; NaN frames dropped), BSS Eval v4 via bsseval_fast")
+    print(f"{'algo':9s} {'target':6s} {'nussl':>8s} {'ours':>8s} {'ours-nussl':>10s} "
+          f"{'NaN frames n/o':>14s}")
+    for cls_name, sdr_n, sdr_o, nan_n, nan_o, *_ in rows:
         for i, target in enumerate(("vocals", "accomp")):
             print(f"{cls_name:9s} {target:6s} {sdr_n[i]:8.3f} {sdr_o[i]:8.3f} "
-                  f"{sdr_o[i] - sdr_n[i]:+10.4f}")
+                  f"{sdr_o[i] - sdr_n[i]:+10.4f} {nan_n:>7d}/{nan_o:<6d}")
     print()
-    print(f"{'algo':9s} {'bgmask max|d|':>13s} {'99.9% |d|':>10s} {'rows>1e-3':>9s} "
-          f"{'est max|d|':>10s} {'t nussl':>8s} {'t ours':>7s}")
-    for cls_name, _, _, mmax, mp, ro, ed, tn, to, extra in rows:
-        print(f"{cls_name:9s} {mmax:13.2e} {mp:10.2e} {ro:9d} {ed:10.2e} {tn:7.0f}s {to:6.0f}s"
+    print("background masks and estimates, nussl vs ours (|d| = absolute difference)")
+    print(f"{'algo':9s} {'mask max|d|':>11s} {'>-60dB':>9s} {'frames>1e-3':>11s} "
+          f"{'est max|d|':>10s} {'t nussl':>7s} {'t ours':>6s}")
+    for cls_name, *_, mmax, mloud, fo, ed, tn, to, extra in rows:
+        print(f"{cls_name:9s} {mmax:11.2e} {mloud:9.2e} {fo:11d} {ed:10.2e} {tn:6.0f}s {to:5.0f}s"
               f"  {extra}")
 
 
