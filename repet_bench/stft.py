@@ -128,6 +128,12 @@ class Stft:
         return np.float64 if self.convention == "nussl2018" else np.float32
 
     @property
+    def spectrum_scale(self) -> float:
+        """Sum of the analysis window: ``scipy.signal.stft`` (nussl 1.1.9) divides its
+        spectrum by it, this class does not."""
+        return float(self._window.sum())
+
+    @property
     def n_freqs(self) -> int:
         return self.window_length // 2 + 1
 

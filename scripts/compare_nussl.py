@@ -8,7 +8,19 @@ nussl 1.1.9 is not a dependency of repet_bench (it needs numpy < 2 and scipy < 1
 runs in its own interpreter (``--nussl-python``, a venv holding ``nussl==1.1.9``), as a
 subprocess that reads the mixture from and writes its masks and estimates to ``.npy``
 files in a temporary folder. That worker is this same file (``--nussl-worker DIR``; it
-imports nothing of repet_bench).
+imports nothing of repet_bench). A venv that imports it on Python 3.11 (soxbindings needs
+libsox headers to build, but nussl falls back to ``sox``; nussl uses ``scipy.signal.hamming``
+and ``np.bool``, gone in scipy 1.13 and numpy 1.24)::
+
+    python3 -m venv /tmp/nussl119 && /tmp/nussl119/bin/pip install /opt/wheels/torch-*.whl \\
+        jams librosa museval musdb pyyaml ffmpy pytorch-ignite tensorboard norbert tqdm \\
+        termtables gpytorch ffmpeg-python importlib-resources sox pyloudnorm \\
+        "numpy==1.23.5" "scipy<1.13" "numba<0.59" "pandas<2.3" "zarr<2.18" "numcodecs<0.13" \\
+        "matplotlib<3.9" "contourpy<1.3" "scikit-learn<1.6"
+    /tmp/nussl119/bin/pip install --no-deps nussl==1.1.9
+
+ffmpeg must be on PATH for nussl's import (musdb -> stempeg): this script puts
+repet_bench's ffmpeg there first (``data.ensure_ffmpeg``).
 
 Test signal (``--signal``):
   * ``synthetic`` (default): scripts/make_long_root.py's first track, synthetic.specs(6)[0]

@@ -188,7 +188,7 @@ def ft2d(
     magnitude : ndarray, shape (freq, frames, channels)
         Mixture magnitude spectrogram.
     ctx : Context
-        Unused (the method has no time parameters).
+        The STFT (the scale of nussl's guard against dividing by zero).
     peak_method : {"local_std", "original"}, optional
         See :func:`peak_map`; ``None``: the flavour's own (``nussl``: ``local_std``,
         ``sisec18``: ``original``).
@@ -200,8 +200,9 @@ def ft2d(
     nussl_quirks : bool
         Keep nussl's left-right-only symmetrisation (:func:`symmetric_weights`) and, in
         the ``nussl`` flavour, its mask normalisation: the mask
-        ``min(W, V + 1e-7) / (V + 1e-7)`` divided by its own maximum, which inflates the
-        background wherever the maximum is below one. False: conjugate symmetrisation
+        ``min(W, V + ε) / (V + ε)`` (ε = 1e-7 in scipy.signal.stft's units, as nussl
+        1.1.9: 1e-7 × the window's sum in ours) divided by its own maximum, which
+        inflates the background wherever the maximum is below one. False: conjugate symmetrisation
         and, in the ``nussl`` flavour, the REPET-like model ``min(W, V)``.
     flavour : {"nussl", "sisec18"}
         ``nussl`` (1.1.9): ``W = |inverse 2DFT of the weighted peaks|`` gives a soft
@@ -222,8 +223,8 @@ def ft2d(
     -----
     The ``nussl`` flavour takes the 2DFT in single precision (complex64, as the STFT): a
     7-minute track's 2DFT is 300 MB per channel instead of 600 MB in complex128. Masks
-    match nussl's float64 ones to ~1e-5 on bins within 60 dB of the loudest, more loosely
-    below. Peak statistics and symmetrisation go a block of rows at a time, and channels
+    match nussl 1.1.9's float64 ones to ~2e-5 on bins within 60 dB of the loudest, more
+    loosely below (measured on a 30 s track; ``scripts/compare_nussl.py``). Peak statistics and symmetrisation go a block of rows at a time, and channels
     one at a time: at most two 2DFTs (or one and the peak map) are alive.
 
     Examples
@@ -272,7 +273,9 @@ def ft2d(
         model = np.abs(fft.ifft2(spectrum, overwrite_x=True))
         del spectrum, kept
         if nussl_quirks:
-            denominator = v + np.float32(_EPS)
+            # nussl adds 1e-7 to scipy.signal.stft's magnitudes, which are ours divided
+            # by the window's sum: the same guard in our units.
+            denominator = v + np.float32(_EPS * ctx.stft.spectrum_scale)
             mask = np.minimum(model, denominator, out=model)
             mask /= denominator
             del denominator
