@@ -149,21 +149,9 @@ OURS = {  # entry -> (algo, mask); IBM2 has no exact counterpart (see the report
 }
 
 
-def ours(entry, mixture, refs, stft_cfg, copy_x=False):
-    """``copy_x``: diagnostic only. norbert.wiener divides its ``x`` argument in place
-    (``x /= max_abs``), and masks.mwf then divides the estimates by that scaled ``x``, so
-    the mwf masks come out ``max(1, max|X| / 10)`` times too large when EM runs; passing
-    norbert a copy shows what masks.mwf would score without that."""
+def ours(entry, mixture, refs, stft_cfg):
+    """This harness's counterpart of SiSEC entry ``entry``: estimates through ``separate``."""
     algo, mask = OURS[entry]
-    if copy_x:
-        import norbert
-
-        original = norbert.wiener
-        norbert.wiener = lambda v, x, *a, **k: original(v, x.copy(), *a, **k)
-        try:
-            return ours(entry, mixture, refs, stft_cfg)
-        finally:
-            norbert.wiener = original
     sep = separate(mixture, RATE, {"name": algo, "high_pass_cutoff": 0.0}, stft_cfg, mask,
                    {"name": "mixture"}, references=refs)
     return sep.estimates
@@ -209,9 +197,6 @@ def main():
         o = cache[(OURS[entry][0], tuple(sorted(OURS[entry][1].items())), "default")]
         h = cache[(OURS[entry][0], tuple(sorted(OURS[entry][1].items())), "hann")]
         rows.append((entry, s, o, h))
-    for cfg, tag in ((STFT_DEFAULT, "ours"), (STFT_HANN1024, "ours-H")):
-        v, a = score(refs, ours("MWF", mixture, refs, cfg, copy_x=True))
-        print(f"diagnostic: {tag} MWF with norbert given a copy of x: voc {v:.3f}, acc {a:.3f}")
     print(f"(scored in {time.perf_counter() - t0:.0f} s; SDR in dB, median over 1 s frames)")
     print("ours = sqrt-Hann 2048 / hop 512 (default); ours-H = Hann 2048 / hop 1024")
     print(f"{'entry':6} {'':5} {'sigsep':>8} {'ours':>8} {'ours-H':>8} "
