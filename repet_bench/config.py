@@ -15,7 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from .algorithms.registry import FLAVOURS
-from .stft import CONVENTIONS
+from .stft import CONVENTIONS, Stft
 
 
 @dataclass
@@ -306,6 +306,12 @@ def validate(cfg: dict) -> None:
     if get("algo.name") == "repet_extended" and _ABSENT not in (length, step) and step > length:
         errors.append(f"algo.segment_step={step} exceeds algo.segment_length={length}: "
                       "windows would leave frames uncovered")
+    stft = cfg.get("stft")
+    if isinstance(stft, dict) and not any(e.startswith("stft.") for e in errors):
+        try:  # the transform's own checks (window name, nussl2018's frame grid)
+            Stft.from_config(stft, rate=44100)
+        except (ValueError, KeyError) as exc:
+            errors.append(str(exc))
     if errors:
         raise ValueError("invalid configuration:\n  " + "\n  ".join(errors))
 

@@ -69,6 +69,10 @@ def test_appended_unknown_keys_are_caught_before_a_run(override):
     ("eval.win=0", "eval.win"),
     ("mask=binary mask.threshold=1.5", "mask.threshold"),
     ("dataset.duration=0", "dataset.duration"),
+    ("stft.window=boxcar", "stft.window='boxcar' is unknown"),
+    ("stft=nussl2018 stft.hop=768", "nussl 0.1.6's frames do not fall on this hop grid"),
+    ("algo.flavour=nussl2018", "algo.flavour"),
+    ("stft.convention=sisec18", "stft.convention"),
 ])
 def test_out_of_range_values_are_named(override, message):
     cfg = compose("config", overrides=["+algo=repet", *override.split()])
