@@ -36,10 +36,8 @@ import numpy as np
 ALGOS = ("repet", "repet_sim", "ft2d", "adaptive_repet", "repet_extended", "ibm", "irm", "mix")
 TARGETS = {"repet": 3.0, "repet_sim": 10.0, "ft2d": 10.0}
 MEMORY_LIMIT_MB = 2048
-# The STFT of each flavour (conf/stft/default.yaml, conf/stft/nussl2018.yaml).
-STFTS = {"nussl": {"window_length": 2048, "hop": 512, "window": "sqrt_hann", "convention": "nussl"},
-         "sisec18": {"window_length": 2048, "hop": 1024, "window": "hamming",
-                     "convention": "nussl2018"}}
+# The STFT option of each flavour (conf/stft/) and the algorithms that have a flavour.
+STFT_OF = {"nussl": "default", "sisec18": "nussl2018"}
 FLAVOURED = ("repet", "repet_sim", "ft2d", "mix")
 MASK = {"ibm": "binary"}  # the oracle's own mask; every other algorithm: soft
 ORACLES = ("ibm", "irm")
@@ -60,8 +58,8 @@ def generate(duration: float, rate: int = 44100, seed: int = 0) -> tuple[np.ndar
     return vocals + accompaniment, {"vocals": vocals, "accompaniment": accompaniment}
 
 
-def algo_config(name: str, flavour: str) -> dict:
-    """The algorithm's config as the CLI composes it (conf/algo/<name>.yaml)."""
+def configs(name: str, flavour: str) -> tuple[dict, dict]:
+    """The ``algo`` and ``stft`` configs as the CLI composes them for ``+algo=<name>``."""
     from hydra import compose, initialize_config_module
     from omegaconf import OmegaConf
 
@@ -70,8 +68,10 @@ def algo_config(name: str, flavour: str) -> dict:
     register_configs()
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
         flavoured = [f"algo.flavour={flavour}"] if name in FLAVOURED else []
-        cfg = compose("config", overrides=[f"+algo={name}", *flavoured])
-    return OmegaConf.to_container(cfg.algo, resolve=True)
+        cfg = compose("config", overrides=[f"+algo={name}", f"stft={STFT_OF[flavour]}",
+                                           *flavoured])
+    return (OmegaConf.to_container(cfg.algo, resolve=True),
+            OmegaConf.to_container(cfg.stft, resolve=True))
 
 
 def measure(name: str, duration: float, repeats: int, flavour: str) -> dict:
@@ -80,21 +80,21 @@ def measure(name: str, duration: float, repeats: int, flavour: str) -> dict:
     from repet_bench.stft import Stft
 
     mixture, references = generate(duration)
+    algo, stft_cfg = configs("mix" if name == "floor" else name, flavour)
     if name == "floor":
-        stft = Stft.from_config(STFTS[flavour], 44100)
+        stft = Stft.from_config(stft_cfg, 44100)
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             stft.inverse(stft.forward(mixture), len(mixture))
             times.append(time.perf_counter() - start)
         return {"seconds": times}
-    algo = algo_config(name, flavour)
     if name not in ORACLES:
         references = None  # only the oracles hold the true sources in memory
     times, info = [], {}
     for _ in range(repeats):
         start = time.perf_counter()
-        result = separate(mixture, 44100, algo, STFTS[flavour], {"name": MASK.get(name, "soft")},
+        result = separate(mixture, 44100, algo, stft_cfg, {"name": MASK.get(name, "soft")},
                           {"name": "mixture"}, references=references)
         times.append(time.perf_counter() - start)
         info = result.info
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
                         help="track durations in seconds")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
-    parser.add_argument("--flavour", default="nussl", choices=sorted(STFTS),
+    parser.add_argument("--flavour", default="nussl", choices=sorted(STFT_OF),
                         help="nussl (1.1.9, default STFT) or sisec18 (0.1.6a0, stft=nussl2018)")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: one measurement
     args = parser.parse_args(argv)
