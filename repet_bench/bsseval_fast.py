@@ -54,7 +54,7 @@ Units: signals are float64 samples, lengths in samples, metrics in dB.
 from __future__ import annotations
 
 import os
-import tempfile
+from pathlib import Path
 import warnings
 from dataclasses import dataclass, fields
 
@@ -173,37 +173,40 @@ class ReferenceStats:
         """
         return _gram_from_xcorr(self.xcorr)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write to ``path`` as an uncompressed ``.npz`` (no pickle), atomically.
-
-        The data goes to a temporary file in the same directory which is then renamed
-        over ``path``, so readers never see a partial file.
-        """
-        path = os.fspath(path)
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
-        fd, tmp = tempfile.mkstemp(
-            dir=os.path.dirname(os.path.abspath(path)), prefix=".refstats-", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fh.fileno(), 0o644)  # mkstemp's 0600 would make caches private
-                np.savez(fh, **arrays)  # a file object: savez adds no ".npz" suffix
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The fields as named arrays (what :mod:`repet_bench.cache` stores)."""
+        return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ReferenceStats":
-        """Read a file written by :meth:`save`."""
-        with np.load(os.fspath(path), allow_pickle=False) as z:
-            kw = {f.name: z[f.name] for f in fields(cls)}
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "ReferenceStats":
+        """Inverse of :meth:`to_arrays`."""
+        kw = {f.name: arrays[f.name] for f in fields(cls)}
         kw["filters_len"] = int(kw["filters_len"])
         kw["block_len"] = int(kw["block_len"])
         return cls(**kw)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to ``path`` (an uncompressed ``.npz``, no pickle) with its content digest,
+        atomically (:func:`repet_bench.cache.store`)."""
+        from .cache import store
+
+        store(Path(path), self.to_arrays())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ReferenceStats":
+        """Read a file written by :meth:`save`, verified against its digest.
+
+        Raises
+        ------
+        FileNotFoundError
+            No usable file at ``path`` (a damaged one is reported and deleted).
+        """
+        from .cache import fetch
+
+        arrays = fetch(Path(path), "reference statistics")
+        if arrays is None:
+            raise FileNotFoundError(f"no usable reference statistics at {path}")
+        return cls.from_arrays(arrays)
 
 
 def save(stats: ReferenceStats, path: str | os.PathLike) -> None:

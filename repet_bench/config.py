@@ -41,7 +41,7 @@ class DatasetConfig:
     offset: float = 0.0
     duration: Optional[float] = None
     # Keep decoded audio in <paths.cache>/decoded so a sweep's points (and reruns) decode
-    # each track once; costs ~10 MB of disk per minute of stereo audio (5 stems, float32).
+    # each track once; costs ~105 MB of disk per minute of stereo audio (5 stems, float32).
     decode_cache: bool = False
     # synthetic only
     n_tracks: int = 4

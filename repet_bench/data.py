@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .io import atomic_write
+from . import cache
 
 RATE = 44100
 SUBSETS = ("train", "test")
@@ -298,42 +298,48 @@ def _source_files(ref: TrackRef) -> list[Path]:
 
 
 def decode_key(ref: TrackRef) -> str:
-    """Identity of a decoded excerpt: the source files' paths, sizes and mtimes, and the
-    excerpt; a changed file gets a new key (the stale entry is simply never read)."""
+    """Identity of a decoded excerpt: the source files' paths, inodes, sizes, mtimes and
+    ctimes, and the excerpt; a changed file gets a new key (the stale entry is simply
+    never read).
+
+    The ctime (inode change time) moves on every write and, unlike the mtime, cannot be
+    set back (``os.utime``, ``touch -d``, ``cp -p``), so a file rewritten with its old
+    size and mtime still gets a new key; a stat costs microseconds where hashing the
+    sources would cost a read of the whole track. A copied dataset gets new keys (and is
+    decoded once more): the safe direction.
+    """
     parts = [str(DECODE_CACHE_VERSION), str(ref.offset), str(ref.duration)]
     for f in _source_files(ref):
         st = f.stat()
-        parts += [str(f.resolve()), str(st.st_size), str(st.st_mtime_ns)]
+        parts += [str(f.resolve()), str(st.st_ino), str(st.st_size), str(st.st_mtime_ns),
+                  str(st.st_ctime_ns)]
     return hashlib.sha1("\0".join(parts).encode()).hexdigest()
 
 
-DECODE_CACHE_VERSION = 1
+# 2: verified .npz files (repet_bench.cache) keyed with inode and ctime too.
+DECODE_CACHE_VERSION = 2
 
 
 def _cached_decode(ref: TrackRef, cache_dir: Path) -> np.ndarray:
     """``_decode`` through an on-disk cache shared by every run (e.g. a sweep's points).
 
     Stored as float32 when that is lossless (16-bit sources always are), so scores are
-    bit-identical with and without the cache.
+    bit-identical with and without the cache; verified on every read
+    (:mod:`repet_bench.cache`: a damaged file is reported, deleted and decoded again).
     """
     try:
-        path = Path(cache_dir) / f"{decode_key(ref)}.npy"
+        path = Path(cache_dir) / f"{decode_key(ref)}.npz"
     except OSError:
         return _decode(ref)  # missing files: let the decoder name them
-    try:
-        return np.load(path).astype(np.float64)
-    except (FileNotFoundError, ValueError, OSError):
-        pass
-    stems = _decode(ref)
-    small = stems.astype(np.float32)
-    keep = small if np.array_equal(small, stems) else stems
-    atomic_write(path, lambda tmp: _save_npy(tmp, keep))
-    return stems
+    decoded = []
 
+    def decode() -> dict:
+        decoded.append(_decode(ref))
+        small = decoded[0].astype(np.float32)
+        return {"stems": small if np.array_equal(small, decoded[0]) else decoded[0]}
 
-def _save_npy(tmp: str, array: np.ndarray) -> None:
-    with open(tmp, "wb") as fh:  # a file object: np.save would append ".npy" to a path
-        np.save(fh, array)
+    arrays = cache.fetch_or_compute(path, decode, f"decoded audio of track {ref.name!r}")
+    return decoded[0] if decoded else arrays["stems"].astype(np.float64)
 
 
 def load_track(ref: TrackRef, decode_cache: Path | None = None) -> TrackAudio:

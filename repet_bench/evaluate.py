@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import cache
 from .data import TARGETS, ensure_ffmpeg
 from .io import atomic_write_text
 
@@ -63,15 +64,14 @@ def _bss_eval(references: list, estimates: list, win: int, hop: int, backend: st
     refs = np.stack(references)
     stats = None
     if stats_path is not None:
-        try:
-            stats = bsseval_fast.load(stats_path)
-        except (FileNotFoundError, ValueError, OSError, KeyError):
-            # Without the references' spectra the file holds the filter system's LU
-            # factors only (~50 MB per track, whatever its length); the spectra are cheap
-            # to recompute next to what the cache saves.
-            stats = bsseval_fast.reference_stats(refs, keep_spectra=False)
-            Path(stats_path).parent.mkdir(parents=True, exist_ok=True)
-            bsseval_fast.save(stats, stats_path)  # atomic: safe under concurrent workers
+        # Without the references' spectra the file holds the filter system's LU factors
+        # only (~50 MB per track, whatever its length); the spectra are cheap to recompute
+        # next to what the cache saves. Verified on read; written atomically, so
+        # concurrent workers are safe.
+        stats = bsseval_fast.ReferenceStats.from_arrays(cache.fetch_or_compute(
+            Path(stats_path),
+            lambda: bsseval_fast.reference_stats(refs, keep_spectra=False).to_arrays(),
+            "reference statistics"))
     return bsseval_fast.bss_eval_v4(refs, np.stack(estimates), win=win, hop=hop, ref_stats=stats)
 
 

@@ -12,7 +12,9 @@ import errno
 import fcntl
 import hashlib
 import os
+import socket
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -20,6 +22,20 @@ from typing import Callable
 TMP_PREFIX = ".tmp-"
 # Most file systems cap a name at 255 bytes; leave room for suffixes like ".json".
 MAX_NAME_BYTES = 200
+# A temporary file of a shared cache whose writer cannot be checked (another host) is
+# stale after this long; no cache file takes near that to write.
+STALE_TMP_SECONDS = 24 * 3600
+_HOST = socket.gethostname().replace("-", "_")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# The permissions the user's own files get (mkstemp's are 0600: private to the owner).
+FILE_MODE = 0o666 & ~_umask()
 
 
 class DiskFullError(OSError):
@@ -30,7 +46,10 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Create ``path`` by calling ``write(tmp_path)`` and renaming the result into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    # The writer's host and pid in the name: a cache's cleaner can tell a dead writer's
+    # leftovers from a live one's (see remove_stale_temporaries).
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{_HOST}-{os.getpid()}-", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
         write(tmp)
@@ -56,19 +75,41 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, write)
 
 
-def remove_stale_temporaries(folder: Path) -> int:
+def remove_stale_temporaries(folder: Path, shared: bool = False) -> int:
     """Delete ``.tmp-*`` files left by killed writers below ``folder``; returns the count.
 
-    Call only while holding the folder's lock, so no live writer owns them.
+    ``shared=False``: call only while holding the folder's lock, so no live writer owns
+    them. ``shared=True`` (a cache that concurrent runs write into): only the files whose
+    writer is gone, i.e. written on this host by a process that no longer exists, or
+    older than :data:`STALE_TMP_SECONDS`.
     """
     count = 0
     for tmp in Path(folder).rglob(f"{TMP_PREFIX}*"):
         try:
+            if shared and not _writer_gone(tmp):
+                continue
             tmp.unlink()
             count += 1
         except (FileNotFoundError, IsADirectoryError):
             pass
     return count
+
+
+def _writer_gone(tmp: Path) -> bool:
+    """Whether the process that wrote temporary file ``tmp`` cannot still be writing it."""
+    if time.time() - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+        return True
+    host, _, rest = tmp.name[len(TMP_PREFIX):].partition("-")
+    pid = rest.partition("-")[0]
+    if host != _HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 class LockedError(RuntimeError):

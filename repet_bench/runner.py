@@ -384,6 +384,10 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     removed = remove_stale_temporaries(out_dir)
     if removed:
         log.info("removed %d partial file(s) left by an interrupted run", removed)
+    # The shared caches: only files whose writer is gone (other runs may be writing).
+    for cache_dir in (_cache_dir(job) / "decoded", _cache_dir(job) / "refstats"):
+        if cache_dir.is_dir():
+            remove_stale_temporaries(cache_dir, shared=True)
     # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
     refs = the_plan.refs
     todo = [r for r in refs if not is_scored(out_dir, r)]

@@ -255,7 +255,8 @@ def test_stats_save_load_roundtrip(tmp_path):
     stats = reference_stats(refs)
     path = tmp_path / "track.refstats.npz"
     stats.save(path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left
+    # the data and its digest, no temp file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, path.name + ".sha256"]
     with np.load(path, allow_pickle=False) as z:  # plain npz, no pickled objects
         assert "xcorr" in z.files
     back = ReferenceStats.load(path)
