@@ -126,13 +126,25 @@ def _db(num: float, den: float) -> float:
     return math.inf if den == 0 else 10 * math.log10(num / den)
 
 
+def any_source_silent(sources: np.ndarray) -> bool:
+    """museval's rule for a silent source: every sample, summed over channels, is 0.
+
+    ``sources`` is ``(nsrc, samples, channels)``. museval keeps this private
+    (``metrics._any_source_silent``), so the rule is restated here to apply it to the
+    whole-track metrics too.
+    """
+    return bool(np.any(np.all(sources.sum(axis=2) == 0, axis=1)))
+
+
 def scale_invariant(references: dict, estimates: dict) -> dict:
     """SI-SDR, SI-SIR and SI-SAR of each target over the whole track.
 
     Per channel (as nussl): the target part is the estimate's projection on its own
     reference, ``s_t = (ŝ·s / |s|²) s``; the projection on all references splits the rest
     into interference (``P ŝ - s_t``) and artifacts (``ŝ - P ŝ``). Channel values (dB) are
-    averaged. NaN where a reference is silent.
+    averaged. All NaN when a reference is silent, as museval refuses such a pair (an a
+    cappella track's silent accompaniment would otherwise give vocals an SI-SIR of
+    ~300 dB: nothing to interfere).
 
     Parameters
     ----------
@@ -146,6 +158,8 @@ def scale_invariant(references: dict, estimates: dict) -> dict:
         ``{target: {"SI-SDR": ..., "SI-SIR": ..., "SI-SAR": ...}}``.
     """
     refs = np.stack([references[t] for t in TARGETS]).astype(np.float64)  # (nsrc, n, ch)
+    if any_source_silent(refs):
+        return {target: dict.fromkeys(SI_METRICS, math.nan) for target in TARGETS}
     n = refs.shape[1]
     out = {}
     for j, target in enumerate(TARGETS):

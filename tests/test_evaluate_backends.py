@@ -82,6 +82,16 @@ def test_scale_invariant_metrics_on_known_mixtures():
     assert art["vocals"]["SI-SDR"] == pytest.approx(20.0, abs=0.3)
 
 
+def test_scale_invariant_metrics_of_an_a_cappella_track_are_nan_as_museval_has_it():
+    v = np.random.default_rng(1).standard_normal((44100, 2))
+    refs = {"vocals": v, "accompaniment": np.zeros_like(v)}  # silent accompaniment
+    si = evaluate.scale_invariant(refs, {"vocals": v + 0.01, "accompaniment": 0.01 + 0 * v})
+    assert all(np.isnan(value) for target in si.values() for value in target.values())
+    with pytest.raises(ValueError, match="non-silent"):  # museval refuses the same pair
+        evaluate._bss_eval([refs["vocals"], refs["accompaniment"]], [v, v], 44100, 44100,
+                           "museval", None)
+
+
 def test_scale_invariant_metrics_reach_the_scores_table_and_summary(tmp_path, cache):
     import subprocess, sys
     import pandas as pd

@@ -219,12 +219,12 @@ def repet(
     >>> import numpy as np
     >>> from repet_bench.algorithms import Context
     >>> from repet_bench.stft import Stft
-    >>> loop = np.random.default_rng(0).random((1025, 43))  # a 43-frame pattern ...
-    >>> v = np.tile(loop, (1, 12))[:, :, None]              # ... repeated, mono
+    >>> v = np.random.default_rng(0).random((1025, 500, 1))  # (freq, frames, mono)
     >>> stft = Stft(2048, 1024, "hamming", convention="nussl2018")
-    >>> models = repet(v, Context(stft, v.shape[1] * 1024), flavour="sisec18")
+    >>> # 1 s: ceil((44100 + 1) / 1024) = 44 frames, and nussl 0.1.6's segment is one more
+    >>> models = repet(v, Context(stft, 500 * 1024), period=1.0, flavour="sisec18")
     >>> models.info["period_frames"], models.info["segment_frames"]
-    (43, 44)
+    (44, 45)
     """
     frame_seconds = ctx.stft.frame_seconds
     n_frames = magnitude.shape[1]

@@ -1,0 +1,18 @@
+"""The Examples sections of the documented modules run and give what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["repet_bench.stft", "repet_bench.cache", "repet_bench.masks",
+           "repet_bench.algorithms.repet", "repet_bench.algorithms.repet_sim",
+           "repet_bench.algorithms.ft2d"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0, result
