@@ -191,6 +191,16 @@ def default_options() -> dict:
     return {k: v for e in entries if isinstance(e, dict) for k, v in e.items()}
 
 
+def _named_option(group: str, node: dict) -> str | None:
+    """The packaged option of ``group`` whose values ``node`` has, if any (e.g. an ``stft``
+    equal to ``conf/stft/nussl2018.yaml`` reads ``stft=nussl2018``)."""
+    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
+    for option in sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")):
+        if option_defaults(group, option) == node:
+            return option
+    return None
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -261,7 +271,9 @@ def config_labels(configs: Sequence[dict]) -> list[Label]:
             if group in _OPTION_GROUPS:
                 parts[group] = f"{option}({params})" if params else str(option)
             else:
-                extra += [f"{group}.{k}={_fmt(v)}" for k, v in sorted(changed.items())]
+                named = _named_option(group, node) if changed else None
+                extra += ([f"{group}={named}"] if named else
+                          [f"{group}.{k}={_fmt(v)}" for k, v in sorted(changed.items())])
         labels.append(Label(parts.get("algo", "?"), parts.get("mask", "?"),
                             parts.get("phase", "?"), " ".join(extra)))
     return labels

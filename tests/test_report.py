@@ -206,7 +206,7 @@ def test_sisec_paired_comparison(tmp_path):
     comp = rep.reference_comparison.set_index("target")
     assert len(comp) == 2  # only the SiSEC 2018 code is compared, for both targets
     assert comp.loc["vocals", "reference"] == "REP1"
-    assert "flavour=sisec18" in comp.loc["vocals", "config"]
+    assert comp.loc["vocals", "config"] == "repet(flavour=sisec18) / soft / mixture / stft=nussl2018"
     assert comp.loc["vocals", "n"] == 50
     assert comp.loc["vocals", "median_diff"] == pytest.approx(1.0)
     assert comp.loc["vocals", "p"] < 1e-6
