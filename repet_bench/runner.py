@@ -117,9 +117,21 @@ def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
 
 
 def is_scored(out_dir: Path, ref: data.TrackRef, record: dict | None = None) -> bool:
-    """Done = a ``scored`` record and its museval JSON; pass ``record`` if already read."""
+    """Done = a ``scored`` record and a museval JSON that reads; pass ``record`` if already
+    read. A scored track whose museval JSON is damaged is reported and scored again."""
     record = record if record is not None else _read_record(out_dir, ref)
-    return bool(record and record.get("status") == "scored" and _museval_path(out_dir, ref).exists())
+    if not (record and record.get("status") == "scored"):
+        return False
+    path = _museval_path(out_dir, ref)
+    if not path.exists():
+        return False
+    try:
+        evaluate.read_json(path, ref.name, ref.subset)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        log.warning("the scores of %s in %s cannot be read (%s); scoring the track again",
+                    ref.key, path, exc.__class__.__name__)
+        return False
+    return True
 
 
 def _cache_dir(job: dict) -> Path:
@@ -138,7 +150,9 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
 
 def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
     """Load, separate, score and write one track; never raises (errors are recorded)."""
-    record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None}
+    # The config hash in every record lets a damaged run.json be rebuilt (_check_run_dir).
+    record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None,
+              "config_hash": config_hash(job)}
     try:
         t0 = time.perf_counter()
         decode_cache = None
@@ -181,7 +195,13 @@ def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
     run_json = out_dir / "run.json"
     if not run_json.exists():
         return
-    previous = json.loads(run_json.read_text())
+    try:
+        previous = json.loads(run_json.read_text())
+        if not isinstance(previous, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        _vouch_for_damaged_run_json(out_dir, run_json, digest, exc)
+        return
     if previous.get("config_hash") != digest:
         changed = _diff_keys(scored_config(previous.get("config", {})), scored_config(cfg))
         raise RunError(
@@ -190,6 +210,29 @@ def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
             "mixed. Rerun with the original settings to resume, or write elsewhere with "
             "hydra.run.dir=<new dir>."
         )
+
+
+def _vouch_for_damaged_run_json(out_dir: Path, run_json: Path, digest: str, exc) -> None:
+    """An unreadable ``run.json`` is rebuilt when the track records vouch for the config.
+
+    Each track record carries the config hash of the run that wrote it; if every readable
+    record says this configuration, the run resumes (and rewrites ``run.json``); otherwise
+    nothing is touched and the error names the file and the way out.
+    """
+    hashes = set()
+    for path in (out_dir / "tracks").rglob("*.json"):
+        try:
+            hashes.add(json.loads(path.read_text()).get("config_hash"))
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            continue  # a damaged record: that track is scored again
+    if hashes == {digest}:
+        log.warning("%s cannot be read (%s); its track records are of this configuration, "
+                    "so the run resumes and rewrites it", run_json, exc.__class__.__name__)
+        return
+    raise RunError(
+        f"{run_json} cannot be read ({exc.__class__.__name__}: {exc}) and the track records "
+        "cannot confirm which configuration this dir holds; write elsewhere with "
+        "hydra.run.dir=<new dir>, or delete the dir to score it again")
 
 
 def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg: dict,
@@ -395,7 +438,8 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     started = time.time()
     meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
             "started": started, "n_tracks": len(refs)}
-    _write_meta(out_dir, meta)
+    if todo or not (out_dir / "run.json").exists():
+        _write_meta(out_dir, meta)  # nothing to do: a complete run is never marked running
     if resumed:
         log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
 
