@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import platform
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -148,8 +149,44 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
     return _cache_dir(job) / "refstats" / f"{key}.npz"
 
 
-def process_track(ref: data.TrackRef, job: dict, out_dir: Path) -> dict:
-    """Load, separate, score and write one track; never raises (errors are recorded)."""
+# The parent a worker process watches (None: not watching); see _die_with_parent.
+_watched_parent: int | None = None
+# Exit status of a worker whose run died under it.
+EXIT_PARENT_GONE = 70
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker process within a second of its run's process dying (any signal).
+
+    Without it, loky workers outlive a SIGKILLed run for minutes (their idle timeout),
+    finish their track and write into the run dir after its lock is gone, next to the
+    rerun's workers. Polling ``getppid`` (reparented when the parent dies) works for any
+    signal and needs no cooperation from the parent; ``prctl(PR_SET_PDEATHSIG)`` would fire
+    when the parent *thread* that spawned the worker ends, which loky does not promise to
+    keep alive. Started once per worker process.
+    """
+    global _watched_parent
+    if _watched_parent == parent_pid:
+        return
+    _watched_parent = parent_pid
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(EXIT_PARENT_GONE)  # the run is gone, and its lock: nothing may be written
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
+                  parent_pid: int | None = None) -> dict:
+    """Load, separate, score and write one track; never raises (errors are recorded).
+
+    ``parent_pid``: the run's process, when this runs in a local worker process that must
+    not outlive it (:func:`_die_with_parent`).
+    """
+    if parent_pid is not None and parent_pid != os.getpid():
+        _die_with_parent(parent_pid)
     # The config hash in every record lets a damaged run.json be rebuilt (_check_run_dir).
     record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None,
               "config_hash": config_hash(job)}
@@ -325,9 +362,12 @@ def _engine(runner: dict):
 def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int) -> None:
     """Process ``todo`` on ``n_jobs`` workers; log each track's outcome as it finishes."""
     runner = job["runner"]
+    # loky's workers are this process's children and must die with it; dask's workers
+    # belong to their cluster.
+    parent = os.getpid() if runner["backend"] == "loky" else None
     with _engine(runner):
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(process_track)(r, job, out_dir) for r in todo)
+            delayed(process_track)(r, job, out_dir, parent) for r in todo)
         for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
                            disable=not runner["progress"]):
             if record["status"] != "scored":

@@ -141,3 +141,21 @@ def test_dask_local_cluster_survives_a_killed_worker(tmp_path, reference_run):
     # every track scored exactly once: one record each, equal scores to the uninterrupted run
     assert len(list((run_dir / "tracks" / "test").glob("*.json"))) == 4
     pd.testing.assert_frame_equal(scores(run_dir), scores(reference_run))
+
+
+def test_workers_die_with_a_killed_run(tmp_path, reference_run):
+    """SIGKILL of the run at n_jobs=2: its loky workers would otherwise live on for
+    minutes (loky's idle timeout), writing into the unlocked run dir."""
+    run_dir = tmp_path / "run"
+    proc = start(run_dir, n_jobs=2)
+    parent = psutil.Process(proc.pid)
+    wait_for(lambda: len(children(parent, "popen_loky")) == 2)
+    workers = children(parent, "popen_loky")
+    time.sleep(1.0)  # mid-track
+    proc.kill()
+    proc.wait(timeout=60)
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, [w.pid for w in alive]
+    # and a rerun finishes the run as if nothing happened
+    finish(run_dir)
+    pd.testing.assert_frame_equal(scores(run_dir), scores(reference_run))
