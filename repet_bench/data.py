@@ -242,6 +242,16 @@ def _read_stems(ref: TrackRef) -> tuple[np.ndarray, int]:
     return stems, int(rate)
 
 
+def _check_alike(ref: TrackRef, names: list[str], values: list[int], what: str,
+                 fix: str) -> None:
+    """All five wav files of a track must agree in ``what``; name those that do not."""
+    if len(set(values)) == 1:
+        return
+    odd = [f"{n} ({v} {what})" for n, v in zip(names, values) if v != values[0]]
+    raise DatasetError(f"{ref.path}: {', '.join(odd)} differ from {names[0]} "
+                       f"({values[0]} {what}); {fix}")
+
+
 def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
@@ -264,13 +274,11 @@ def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
                                "re-download it") from None
         audio.append(data)
         rates.add(rate)
-    lengths = {len(a) for a in audio}
-    if len(lengths) > 1:
-        raise DatasetError(f"{ref.path}: stems have different lengths {sorted(lengths)}; "
-                           "all five wav files of a track must have the same number of samples")
-    channels = {a.shape[1] for a in audio}
-    if len(channels) > 1:
-        raise DatasetError(f"{ref.path}: stems have different channel counts {sorted(channels)}")
+    names = [files[key] for key in order]
+    _check_alike(ref, names, [len(a) for a in audio], "samples",
+                 "re-export it (or trim/pad it) to the mixture's length")
+    _check_alike(ref, names, [a.shape[1] for a in audio], "channels",
+                 "re-export it with the mixture's channel count")
     if len(rates) > 1:
         raise DatasetError(f"{ref.path}: stems have different sample rates {sorted(rates)}")
     return np.stack(audio), rates.pop()
