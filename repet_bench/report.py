@@ -456,9 +456,11 @@ def _read_scores(run: Run, row: dict) -> pd.DataFrame | None:
 
 def _not_ranked_reason(run: Run) -> str:
     failures = run.failures
-    if run.status in ("running", "interrupted") and not run.tracks:
-        return ("still running, or stopped before finishing" if run.status == "running"
-                else "interrupted before finishing")
+    if run.status in ("running", "interrupted"):
+        # The records so far are those of finished tracks: count against the whole run.
+        state = ("killed or still running" if run.status == "running" else "interrupted")
+        return (f"{run.n_scored} of {run.n_tracks or '?'} tracks scored; {state}: rerun the "
+                "same command to finish")
     first = next(iter(failures.items()), None)
     detail = f"; first failure {first[0]}: {first[1]}" if first else ""
     return f"{len(failures)} of {len(run.tracks)} tracks not scored{detail}"[:300]

@@ -163,6 +163,8 @@ def test_groups_ci_and_not_ranked(synthetic_results):
     assert runs.loc["partial", "status"] == "partial"
     assert "1 of 8 tracks not scored" in runs.loc["partial", "reason"]
     assert runs.loc["running", "n_scored"] == 1 and runs.loc["running", "n_tracks"] == 8
+    assert runs.loc["running", "reason"] == ("1 of 8 tracks scored; killed or still running: "
+                                             "rerun the same command to finish")
     assert runs.loc["broken", "status"] == "unreadable"
     assert "same configuration" in runs.loc["old", "reason"]
 
