@@ -84,6 +84,12 @@ def _terminate(signum, frame):
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     register_configs()
+    from .preflight import check
+
+    problem = check(sys.argv[1:])  # config errors and an unwritable results dir: one line
+    if problem:
+        print(f"repet_bench: {problem}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
     app()
     sys.exit(_exit_code)
 

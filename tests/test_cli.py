@@ -65,13 +65,33 @@ def test_without_an_algorithm_lists_them_and_fails_cleanly(tmp_path, cache):
     (["+algo=repet", "stft.hop=abc"], "stft.hop"),
     (["+algo=repet", "+algo.perod=2"], "unknown config keys: algo.perod"),
     (["+algo=repet", "algo.min_period=9"], "exceeds algo.max_period"),
-    (["+algo=nonexistent"], "algo/nonexistent"),
+    (["+algo=nonexistent"], "algo=nonexistent does not exist; available: adaptive_repet"),
     (["+algo=repet", "dataset=musdb18", "dataset.root=/no/such/dir"], "does not exist"),
 ])
 def test_bad_input_fails_with_a_clear_message(tmp_path, cache, args, message):
     result = cli(*args, cwd=tmp_path, env={"MUSDB_PATH": ""})
     assert result.returncode != 0
     assert message in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("args,line", [
+    (["+algo=repet", "algo.max_perod=4"],
+     "algo.max_perod is not a parameter here (did you mean algo.max_period?)"),
+    (["+algo=repet", "stft.hop=abc"],
+     "stft.hop=abc is invalid: Value 'abc' of type 'str' could not be converted to Integer"),
+    (["-m", "+algo=repet", "mask=soft,bogus"],
+     "mask=bogus does not exist; available: binary, mwf, soft, wiener"),
+    (["+algo=repet", "paths.results=/proc/forbidden"],
+     "cannot write into the results dir /proc/forbidden"),
+    (["+algo=repet", "dataset.root=/data/MUSDB18 — HQ"],
+     "'dataset.root=/data/MUSDB18 — HQ' cannot be parsed by Hydra: quote a value"),
+])
+def test_config_errors_and_unwritable_dirs_are_one_line_and_exit_2(tmp_path, args, line):
+    result = cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    said = (result.stdout + result.stderr).strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(f"repet_bench: {line}"), said
+    assert not (tmp_path / "multirun").exists() and not (tmp_path / "outputs").exists()
 
 
 def test_musdb18_root_with_a_corrupt_file_scores_the_good_tracks(tmp_path, cache):

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["repet_bench.stft", "repet_bench.cache", "repet_bench.masks",
+MODULES = ["repet_bench.stft", "repet_bench.cache", "repet_bench.masks", "repet_bench.preflight",
            "repet_bench.algorithms.repet", "repet_bench.algorithms.repet_sim",
            "repet_bench.algorithms.ft2d"]
 

@@ -1,0 +1,148 @@
+"""The command line checked before Hydra runs it: each mistake one line and exit code 2.
+
+Hydra reports a bad override (a misspelled key, a value of the wrong type, an option that
+does not exist) and a run dir it cannot create with several lines of its own and exit code
+1, the code that means "some tracks failed" here; its hint for a misspelled key (append it
+with ``+``) is the wrong fix. So the command line is composed here first, with Hydra's own
+parser and composer, every value of a sweep included, and the results dir is created and
+written to; the first problem is turned into one line that names the key and the fix.
+
+Examples
+--------
+>>> check(["+algo=repet", "algo.max_perod=4"])
+'algo.max_perod is not a parameter here (did you mean algo.max_period?)'
+>>> check(["+algo=repet"]) is None
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+import re
+from pathlib import Path
+
+# Hydra's flags that take a value (the next argument), and those that run nothing.
+_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp",
+                     "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun",
+                     "--shell-completion", "-sc"}
+_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--shell-completion",
+               "-sc", "--cfg", "-c", "--config-path", "-cp", "--config-name", "-cn",
+               "--config-dir", "-cd", "--experimental-rerun"}
+
+
+def check(argv: list[str]) -> str | None:
+    """The first problem with command line ``argv`` (``sys.argv[1:]``), or None.
+
+    None as well for commands that show information rather than run (``--help``...) or
+    load another config tree: Hydra handles those itself.
+    """
+    if _INFO_FLAGS & set(argv):
+        return None
+    overrides, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _FLAGS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    from hydra import compose, initialize_config_module
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from .config import register_configs
+
+    register_configs()
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_overrides([override])
+        except Exception:  # OverrideParseException: a value Hydra's grammar rejects
+            key, _, value = override.partition("=")
+            return (f"{override!r} cannot be parsed by Hydra: quote a value with spaces, "
+                    f", = [ ] {{ }} or non-ASCII characters inside the shell's quotes, "
+                    f"e.g. '{key}=\"{value}\"'")
+    parsed = parser.parse_overrides(overrides)
+    trials = _trials(parsed)
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        for trial in trials:
+            try:
+                cfg = compose("config", overrides=trial)
+            except Exception as exc:  # Hydra and OmegaConf raise many types
+                return _explain(exc, trial, compose)
+    return _check_results_dir(cfg.paths.results)
+
+
+def _trials(parsed) -> list[list[str]]:
+    """Override lists that try every value of every sweep (one sweep varied at a time)."""
+    first = [o.input_line if not o.is_sweep_override()
+             else f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}"
+             for o in parsed]
+    trials = [first]
+    for i, o in enumerate(parsed):
+        if o.is_sweep_override():
+            for value in list(o.sweep_string_iterator())[1:]:
+                trials.append(first[:i] + [f"{o.get_key_element()}={value}"] + first[i + 1:])
+    return trials
+
+
+def _explain(exc: Exception, trial: list[str], compose) -> str:
+    """One line for a composition error: the key, what is wrong, the fix."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    cause = exc.__cause__ or exc
+    key = getattr(cause, "full_key", None)
+    if key and isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
+        return f"{key} is not a parameter here{_suggestion(key, trial, compose)}"
+    if key:  # a value of the wrong type, or out of an enum
+        value = next((t.split("=", 1)[1] for t in trial if t.lstrip("+~").split("=")[0] == key),
+                     "?")
+        return f"{key}={value} is invalid: {_first_line(cause.msg if hasattr(cause, 'msg') else cause)}"
+    text = _first_line(exc)
+    missing = re.search(r"Could not find '([\w-]+)/([^']*)'", text)
+    if missing:  # an option that does not exist
+        group, option = missing.groups()
+        return f"{group}={option} does not exist; available: {', '.join(_options(group))}"
+    return text
+
+
+def _suggestion(key: str, trial: list[str], compose) -> str:
+    """" (did you mean <close key>?)" from the keys of the node ``key`` belongs to."""
+    parent, _, leaf = key.rpartition(".")
+    groups = [t for t in trial if "." not in t.lstrip("+~").split("=")[0]]
+    try:
+        node = compose("config", overrides=groups)
+        for part in parent.split(".") if parent else []:
+            node = node[part]
+        close = difflib.get_close_matches(leaf, [str(k) for k in node.keys()], n=1)
+    except Exception:
+        close = []
+    return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
+
+
+def _options(group: str) -> list[str]:
+    """The options of a config group (its yaml files; schemas stored in code are not)."""
+    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
+    try:
+        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _check_results_dir(results: str) -> str | None:
+    """None if the results dir can be created and written into, else why not."""
+    from .io import atomic_write_text
+
+    folder = Path(results).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / ".write-test", "")
+        (folder / ".write-test").unlink()
+    except OSError as exc:
+        return (f"cannot write into the results dir {folder} ({exc.strerror or exc}); choose "
+                "a writable one with paths.results=<dir>")
+    return None
+
+
+def _first_line(exc) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
