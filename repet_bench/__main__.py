@@ -43,6 +43,11 @@ def format_summary(result, cfg: DictConfig) -> str:
     if result.summary is not None:
         lines += ["median over frames, then over tracks (dB):",
                   result.summary.to_string(float_format=lambda v: f"{v:7.2f}")]
+    if result.undefined:
+        key, reason = next(iter(result.undefined.items()))
+        lines.append(f"{len(result.undefined)} of {result.n_scored} scored track(s) have no "
+                     f"defined scores (NaN, left out of the medians), e.g. {key}: "
+                     f"{reason.splitlines()[0][:120]}")
     for key, error in result.failures.items():
         lines.append(f"FAILED {key}: {error}")
     lines.append(f"results: {result.out_dir}")

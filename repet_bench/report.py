@@ -543,7 +543,8 @@ def leaderboard(per_track: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per configuration, best first: ``rank, config, n_tracks``, the median over
+        One row per configuration, best first: ``rank, config, n_tracks, n_undefined``
+        (tracks whose scores are NaN: a silent source), the median over
         tracks of each ``<target>_<metric>`` (dB), ``<target>_SDR_ci_low/high`` (bootstrap
         CI, NaN below 3 tracks), and for vocals SDR against the best configuration
         ``n_paired, median_diff, p_vs_best, significant``.
@@ -554,6 +555,11 @@ def leaderboard(per_track: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
              .reindex(columns=_SCORE_COLUMNS))
     table["n_tracks"] = per_track.groupby("config")[["subset", "track"]].apply(
         lambda t: len(t.drop_duplicates()))
+    # Tracks BSS Eval leaves undefined (a silent source): NaN, so out of the medians.
+    vocals_sdr = per_track[(per_track["target"] == "vocals") & (per_track["metric"] == "SDR")]
+    table["n_undefined"] = (vocals_sdr.groupby("config")["score"]
+                            .apply(lambda s: int(s.isna().sum())).reindex(table.index)
+                            .fillna(0).astype(int))
     table = table.reset_index().sort_values(["vocals_SDR", "config"], ascending=[False, True],
                                             na_position="last", ignore_index=True)
     for target in TARGETS:
@@ -685,7 +691,9 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
     out[("", "configuration")] = table["config"]
     if "implementation" in table:
         out[("", "implementation")] = table["implementation"]
-    out[("", "n")] = table["n_tracks"].astype(int)
+    undefined = table["n_undefined"] if "n_undefined" in table else pd.Series(0, table.index)
+    out[("", "n")] = [f"{n} ({u} NaN)" if u else str(n)
+                      for n, u in zip(table["n_tracks"].astype(int), undefined.fillna(0).astype(int))]
     for target in TARGETS:
         out[(target, "SDR")] = table[f"{target}_SDR"].map(_num)
         out[(target, "95% CI")] = [_ci(lo, hi) for lo, hi in
@@ -788,7 +796,8 @@ METHOD_NOTE = (
     "tracks of per-track vocals SDR against the best configuration of the same leaderboard "
     f"(* p < {ALPHA}, no correction for multiple comparisons); n/a with fewer than "
     f"{MIN_WILCOXON_PAIRS} tracks that differ. Each leaderboard holds runs on the same "
-    "audio only: same dataset, excerpt and tracks. Implementation: whose code made the "
+    "audio only: same dataset, excerpt and tracks. n: tracks scored; (k NaN): tracks BSS "
+    "Eval leaves undefined (a silent source), left out of the medians. Implementation: whose code made the "
     "numbers. Only runs made as the SiSEC 2018 entries were (+experiment=sisec18: nussl "
     "0.1.6a0's flavour and STFT) are compared track by track with the published entries; "
     "the other rows are different implementations of the same methods.")
@@ -1072,7 +1081,7 @@ def _csv_table(boards: list[pd.DataFrame], ref_table: pd.DataFrame,
                                       dataset="musdb18 · test · 50 tracks · full length",
                                       algo=ref_table["config"]))
     columns = (["source", "group", "dataset", "rank", "config", "implementation", "algo",
-                "mask", "phase", "n_tracks"] + _SCORE_COLUMNS
+                "mask", "phase", "n_tracks", "n_undefined"] + _SCORE_COLUMNS
                + [f"{t}_SDR_ci_{e}" for t in TARGETS for e in ("low", "high")]
                + ["n_paired", "median_diff", "p_vs_best", "significant", "config_hash", "run"])
     if not parts:

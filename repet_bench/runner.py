@@ -57,6 +57,8 @@ class RunResult:
     n_resumed: int
     failures: dict = field(default_factory=dict)
     summary: pd.DataFrame | None = None
+    # Scored tracks BSS Eval left undefined (a silent source): track key -> museval's reason.
+    undefined: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -500,4 +502,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
                 wall_seconds=round(time.time() - started, 3), tracks=records)
     _write_meta(out_dir, meta)
     summary = evaluate.summarize(scores) if len(scores) else None
-    return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary)
+    undefined = {k: rec["error"] for k, rec in records.items()
+                 if rec and rec["status"] == "scored" and rec.get("error")}
+    return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary,
+                     undefined)

@@ -139,6 +139,20 @@ def test_all_silent_vocals_are_scored_nan_with_the_reason(stems, tmp_path):
     si = inst[inst.metric.str.startswith("SI-")]
     assert len(si) == 6 and si.score.isna().all()
     assert scores[scores.track == GOOD].score.notna().any()
+    # the summary and the leaderboard say how many tracks had no defined scores
+    from omegaconf import OmegaConf
+
+    from repet_bench import report
+    from repet_bench.__main__ import format_summary
+
+    assert list(result.undefined) == ["test/Instrumental - Track"]
+    cfg = OmegaConf.create({"algo": {"name": "repet"}, "mask": {"name": "soft"},
+                            "phase": {"name": "mixture"}, "dataset": {"name": "musdb18hq"}})
+    assert "1 of 2 scored track(s) have no defined scores" in format_summary(result, cfg)
+    rep = report.build_report([tmp_path / "out"], tmp_path / "report")
+    board = rep.leaderboard[rep.leaderboard.source == "run"]
+    assert board["n_undefined"].tolist() == [1] and board["n_tracks"].tolist() == [2]
+    assert "| 2 (1 NaN) |" in (tmp_path / "report" / "leaderboard.md").read_text()
 
 
 def test_non_ascii_and_very_long_track_names(stems, tmp_path):
