@@ -119,11 +119,17 @@ def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
         return None
 
 
-def is_scored(out_dir: Path, ref: data.TrackRef, record: dict | None = None) -> bool:
-    """Done = a ``scored`` record and a museval JSON that reads; pass ``record`` if already
-    read. A scored track whose museval JSON is damaged is reported and scored again."""
+def is_scored(out_dir: Path, ref: data.TrackRef, digest: str,
+              record: dict | None = None) -> bool:
+    """Done = a ``scored`` record of this configuration (``digest``) and a museval JSON
+    that reads; pass ``record`` if already read. A scored track whose museval JSON is
+    damaged, or whose record says another configuration, is reported and scored again."""
     record = record if record is not None else _read_record(out_dir, ref)
     if not (record and record.get("status") == "scored"):
+        return False
+    if record.get("config_hash", digest) != digest:  # records before the hash: trusted
+        log.warning("the record of %s in %s is of another configuration; scoring the track "
+                    "again", ref.key, _record_path(out_dir, ref))
         return False
     path = _museval_path(out_dir, ref)
     if not path.exists():
@@ -281,7 +287,7 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg:
     frames = []
     for r in refs:
         record = records.get(r.key)
-        if is_scored(out_dir, r, record):
+        if is_scored(out_dir, r, digest, record):
             frames.append(evaluate.read_json(_museval_path(out_dir, r), r.name, r.subset))
             if record.get("scale_invariant"):
                 frames.append(evaluate.si_rows(record["scale_invariant"], r.name, r.subset))
@@ -323,7 +329,7 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
     digest = config_hash(job)
     refs = data.list_tracks(cfg.dataset, _cache_dir(job))
     _check_run_dir(out_dir, job, digest)
-    done = [r for r in refs if is_scored(out_dir, r)]
+    done = [r for r in refs if is_scored(out_dir, r, digest)]
     todo = [r for r in refs if r not in done]
     return Plan(refs, done, todo), job, digest
 
@@ -399,7 +405,7 @@ def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int) -> dict:
             _fan_out(todo, job, out_dir, n_jobs)
             return {}
         except _worker_lost_errors():
-            todo = [r for r in todo if not is_scored(out_dir, r)]
+            todo = [r for r in todo if not is_scored(out_dir, r, config_hash(job))]
             if n_jobs == 1:
                 log.error("%s; giving up on %d track(s)", _OOM_HINT, len(todo))
                 return {r.key: _OOM_HINT for r in todo}
@@ -475,7 +481,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
             remove_stale_temporaries(cache_dir, shared=True)
     # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
     refs = the_plan.refs
-    todo = [r for r in refs if not is_scored(out_dir, r)]
+    todo = [r for r in refs if not is_scored(out_dir, r, digest)]
     resumed = len(refs) - len(todo)
     started = time.time()
     meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),

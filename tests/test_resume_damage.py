@@ -65,3 +65,16 @@ def test_a_rerun_of_a_complete_run_never_marks_it_running(tmp_path, reference_ru
     finally:
         proc.communicate(timeout=600)
     assert proc.returncode == 0
+
+
+def test_a_record_of_another_configuration_is_scored_again(tmp_path, reference_run):  # noqa: F811
+    run_dir = copy_of(reference_run, tmp_path)
+    record = sorted((run_dir / "tracks" / "test").glob("*.json"))[0]
+    doc = json.loads(record.read_text())
+    doc["config_hash"] = "another"
+    record.write_text(json.dumps(doc))
+    code, said = rerun(run_dir)
+    assert code == 0, said
+    assert "of another configuration; scoring the track again" in said and "(3 resumed)" in said
+    assert json.loads(record.read_text())["config_hash"] != "another"
+    assert_frame_equal(scores(run_dir), scores(reference_run))
