@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import signal
 import sys
@@ -11,7 +10,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import register_configs
+from .config import available, register_configs
 
 log = logging.getLogger("repet_bench")
 
@@ -21,12 +20,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 _exit_code = 0
-
-
-def available(group: str) -> list[str]:
-    """Options of a config group, from the yaml files shipped in ``repet_bench.conf``."""
-    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def _fail(message: str, code: int) -> None:

@@ -8,6 +8,7 @@ the others share one schema.
 
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -209,6 +210,13 @@ class Config:
 # run and its resumption.
 RUNTIME_KEYS = ("runner", "paths", "dataset.root", "dataset.decode_cache", "save_estimates",
                 "estimates_seconds")
+
+
+def available(group: str) -> list[str]:
+    """Options of a config group, from the yaml files shipped in ``repet_bench.conf``
+    (the schemas registered in code, ``base_*``, are not options)."""
+    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 def register_configs() -> None:

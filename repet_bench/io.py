@@ -67,6 +67,18 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
+def writable_problem(folder: Path) -> str | None:
+    """Why results cannot be written into ``folder`` (created if missing), or None."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / ".write-test", "")
+        (folder / ".write-test").unlink()
+    except OSError as exc:
+        return (f"cannot write into the results dir {folder} ({exc.strerror or exc}); "
+                "choose a writable one with paths.results=<dir> or hydra.run.dir=<dir>")
+    return None
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:

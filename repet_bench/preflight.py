@@ -18,9 +18,11 @@ True
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import re
 from pathlib import Path
+
+from .config import available, register_configs
+from .io import writable_problem
 
 # Hydra's flags that take a value (the next argument), and those that run nothing.
 _FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp",
@@ -50,19 +52,16 @@ def check(argv: list[str]) -> str | None:
     from hydra import compose, initialize_config_module
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from .config import register_configs
-
     register_configs()
-    parser = OverridesParser.create()
-    for override in overrides:
+    parser, parsed = OverridesParser.create(), []
+    for override in overrides:  # one at a time, to name the one Hydra's grammar rejects
         try:
-            parser.parse_overrides([override])
-        except Exception:  # OverrideParseException: a value Hydra's grammar rejects
+            parsed += parser.parse_overrides([override])
+        except Exception:  # OverrideParseException
             key, _, value = override.partition("=")
             return (f"{override!r} cannot be parsed by Hydra: quote a value with spaces, "
                     f", = [ ] {{ }} or non-ASCII characters inside the shell's quotes, "
                     f"e.g. '{key}=\"{value}\"'")
-    parsed = parser.parse_overrides(overrides)
     trials = _trials(parsed)
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
         for trial in trials:
@@ -70,7 +69,7 @@ def check(argv: list[str]) -> str | None:
                 cfg = compose("config", overrides=trial)
             except Exception as exc:  # Hydra and OmegaConf raise many types
                 return _explain(exc, trial, compose)
-    return _check_results_dir(cfg.paths.results)
+    return writable_problem(Path(cfg.paths.results).expanduser())
 
 
 def _trials(parsed) -> list[list[str]]:
@@ -102,7 +101,11 @@ def _explain(exc: Exception, trial: list[str], compose) -> str:
     missing = re.search(r"Could not find '([\w-]+)/([^']*)'", text)
     if missing:  # an option that does not exist
         group, option = missing.groups()
-        return f"{group}={option} does not exist; available: {', '.join(_options(group))}"
+        try:
+            options = ", ".join(available(group))
+        except (FileNotFoundError, NotADirectoryError):  # not a group at all
+            return text
+        return f"{group}={option} does not exist; available: {options}"
     return text
 
 
@@ -118,30 +121,6 @@ def _suggestion(key: str, trial: list[str], compose) -> str:
     except Exception:
         close = []
     return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
-
-
-def _options(group: str) -> list[str]:
-    """The options of a config group (its yaml files; schemas stored in code are not)."""
-    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
-    try:
-        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _check_results_dir(results: str) -> str | None:
-    """None if the results dir can be created and written into, else why not."""
-    from .io import atomic_write_text
-
-    folder = Path(results).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / ".write-test", "")
-        (folder / ".write-test").unlink()
-    except OSError as exc:
-        return (f"cannot write into the results dir {folder} ({exc.strerror or exc}); choose "
-                "a writable one with paths.results=<dir>")
-    return None
 
 
 def _first_line(exc) -> str:

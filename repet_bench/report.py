@@ -39,6 +39,7 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 from . import listen, plots
+from .config import available
 from .data import TARGETS
 from .evaluate import METRICS, SI_METRICS
 from .io import atomic_write, atomic_write_text, safe_filename
@@ -194,11 +195,8 @@ def default_options() -> dict:
 def _named_option(group: str, node: dict) -> str | None:
     """The packaged option of ``group`` whose values ``node`` has, if any (e.g. an ``stft``
     equal to ``conf/stft/nussl2018.yaml`` reads ``stft=nussl2018``)."""
-    folder = importlib.resources.files("repet_bench.conf").joinpath(group)
-    for option in sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")):
-        if option_defaults(group, option) == node:
-            return option
-    return None
+    return next((option for option in available(group)
+                 if option_defaults(group, option) == node), None)
 
 
 def _fmt(value) -> str:
@@ -281,7 +279,7 @@ def config_labels(configs: Sequence[dict]) -> list[Label]:
 
 def implementation(config: dict) -> str:
     """Whose code a run's numbers come from, as the leaderboard shows it (IMPLEMENTATIONS)."""
-    algo, stft = config["algo"], config.get("stft", {})
+    algo = config["algo"]
     name = algo["name"]
     if name == "mix":
         return IMPLEMENTATIONS["mix"]

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from . import data, evaluate, listen
 from .config import RUNTIME_KEYS, unknown_keys, validate
 from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
-                 remove_stale_temporaries, safe_filename)
+                 remove_stale_temporaries, safe_filename, writable_problem)
 from .resources import auto_n_jobs, available_memory, worker_peak_bytes
 from .separate import separate
 
@@ -122,25 +122,34 @@ def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
 def is_scored(out_dir: Path, ref: data.TrackRef, digest: str,
               record: dict | None = None) -> bool:
     """Done = a ``scored`` record of this configuration (``digest``) and a museval JSON
-    that reads; pass ``record`` if already read. A scored track whose museval JSON is
-    damaged, or whose record says another configuration, is reported and scored again."""
+    that reads (:func:`_scored_rows`); pass ``record`` if already read."""
+    return _scored_rows(out_dir, ref, digest, record) is not None
+
+
+def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
+                 record: dict | None = None) -> pd.DataFrame | None:
+    """The tidy museval rows of a scored track, or None when it must be (re)scored.
+
+    A scored track whose museval JSON is damaged, or whose record says another
+    configuration, is reported and scored again. Read once: resume and the scores table
+    both take their rows from here.
+    """
     record = record if record is not None else _read_record(out_dir, ref)
     if not (record and record.get("status") == "scored"):
-        return False
+        return None
     if record.get("config_hash", digest) != digest:  # records before the hash: trusted
         log.warning("the record of %s in %s is of another configuration; scoring the track "
                     "again", ref.key, _record_path(out_dir, ref))
-        return False
+        return None
     path = _museval_path(out_dir, ref)
     if not path.exists():
-        return False
+        return None
     try:
-        evaluate.read_json(path, ref.name, ref.subset)
+        return evaluate.read_json(path, ref.name, ref.subset)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         log.warning("the scores of %s in %s cannot be read (%s); scoring the track again",
                     ref.key, path, exc.__class__.__name__)
-        return False
-    return True
+        return None
 
 
 def _cache_dir(job: dict) -> Path:
@@ -287,8 +296,9 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg:
     frames = []
     for r in refs:
         record = records.get(r.key)
-        if is_scored(out_dir, r, digest, record):
-            frames.append(evaluate.read_json(_museval_path(out_dir, r), r.name, r.subset))
+        rows = _scored_rows(out_dir, r, digest, record)
+        if rows is not None:
+            frames.append(rows)
             if record.get("scale_invariant"):
                 frames.append(evaluate.si_rows(record["scale_invariant"], r.name, r.subset))
     if not frames:
@@ -432,13 +442,9 @@ def _n_workers(setting, todo: list) -> int:
 
 
 def _check_writable(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out_dir / ".write-test", "")
-        (out_dir / ".write-test").unlink()
-    except OSError as exc:
-        raise RunError(f"cannot write into the results dir {out_dir} ({exc.strerror or exc}); "
-                       "choose a writable one with paths.results=<dir> or hydra.run.dir=<dir>") from None
+    problem = writable_problem(out_dir)
+    if problem:
+        raise RunError(problem)
 
 
 def _write_meta(out_dir: Path, meta: dict) -> None:
