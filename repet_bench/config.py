@@ -1,19 +1,23 @@
 """Config schemas: dataclasses registered in Hydra's ConfigStore so types are checked.
 
 The yaml files under ``conf/`` hold the values and the documentation; these classes hold
-the types. Groups whose options take different parameters (algo, mask, phase) have one
+the types (a value here is ``MISSING`` wherever a yaml sets it: each default is written
+once, and :func:`option` reads it for the Python API and the report). Groups whose options take different parameters (algo, mask, phase) have one
 schema per option, pulled in by the option's yaml (``defaults: [base_<name>, _self_]``);
 the others share one schema.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.resources
+import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from .algorithms.registry import FLAVOURS
 from .stft import CONVENTIONS, Stft
@@ -21,11 +25,10 @@ from .stft import CONVENTIONS, Stft
 
 @dataclass
 class StftConfig:
-    window_length: int = 2048
-    hop: int = 512
-    window: str = "sqrt_hann"
-    # nussl (1.1.9's frame grid and least-squares inverse) | nussl2018 (0.1.6a0's, SiSEC 2018)
-    convention: str = "nussl"
+    window_length: int = MISSING
+    hop: int = MISSING
+    window: str = MISSING
+    convention: str = MISSING
 
 
 @dataclass
@@ -52,38 +55,35 @@ class DatasetConfig:
 @dataclass
 class AlgoConfig:
     name: str = MISSING
-    # Bins below this frequency (Hz) go to the background; 0 disables.
-    high_pass_cutoff: float = 100.0
+    high_pass_cutoff: float = MISSING
 
 
 @dataclass
 class RepetConfig(AlgoConfig):
     name: str = "repet"
-    min_period: float = 0.8
-    max_period: float = 8.0
-    period: Optional[float] = None
-    # nussl (1.1.9) | sisec18 (nussl 0.1.6a0, the SiSEC 2018 entries): shared ALGORITHMS.md
-    flavour: str = "nussl"
+    min_period: float = MISSING
+    max_period: float = MISSING
+    period: Optional[float] = MISSING
+    flavour: str = MISSING
 
 
 @dataclass
 class RepetSimConfig(AlgoConfig):
     name: str = "repet_sim"
-    similarity_threshold: float = 0.0
-    min_distance_between_frames: float = 1.0
-    max_repeating_frames: int = 100
-    flavour: str = "nussl"
+    similarity_threshold: float = MISSING
+    min_distance_between_frames: float = MISSING
+    max_repeating_frames: int = MISSING
+    flavour: str = MISSING
 
 
 @dataclass
 class Ft2dConfig(AlgoConfig):
     name: str = "ft2d"
-    # null: the flavour's own (nussl: local_std, sisec18: original)
-    peak_method: Optional[str] = None
-    neighborhood_size: list[int] = field(default_factory=lambda: [1, 25])
-    quadrants: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
-    nussl_quirks: bool = True
-    flavour: str = "nussl"
+    peak_method: Optional[str] = MISSING
+    neighborhood_size: list[int] = MISSING
+    quadrants: list[int] = MISSING
+    nussl_quirks: bool = MISSING
+    flavour: str = MISSING
 
 
 @dataclass
@@ -91,39 +91,32 @@ class RepetExtendedConfig(AlgoConfig):
     """REPET per window; also the base of adaptive REPET (same windowing, Rafii's defaults)."""
 
     name: str = "repet_extended"
-    min_period: float = 1.0
-    max_period: float = 10.0
-    segment_length: float = 10.0
-    segment_step: float = 5.0
+    min_period: float = MISSING
+    max_period: float = MISSING
+    segment_length: float = MISSING
+    segment_step: float = MISSING
 
 
 @dataclass
 class AdaptiveRepetConfig(RepetExtendedConfig):
     name: str = "adaptive_repet"
-    filter_order: int = 5
+    filter_order: int = MISSING
 
 
-# Oracles and the mixture anchor: no parameters, and no high-pass (the oracle masks are
-# exact; the mixture bypasses masking).
 @dataclass
 class IbmConfig(AlgoConfig):
     name: str = "ibm"
-    high_pass_cutoff: float = 0.0
 
 
 @dataclass
 class IrmConfig(AlgoConfig):
     name: str = "irm"
-    high_pass_cutoff: float = 0.0
 
 
 @dataclass
 class MixConfig(AlgoConfig):
     name: str = "mix"
-    high_pass_cutoff: float = 0.0
-    # The mixture is the same in every flavour; the key lets a preset set one flavour for
-    # all its algorithms.
-    flavour: str = "nussl"
+    flavour: str = MISSING
 
 
 @dataclass
@@ -134,19 +127,19 @@ class MaskConfig:
 @dataclass
 class BinaryMaskConfig(MaskConfig):
     name: str = "binary"
-    threshold: float = 0.5
+    threshold: float = MISSING
 
 
 @dataclass
 class WienerMaskConfig(MaskConfig):
     name: str = "wiener"
-    power: float = 2.0
+    power: float = MISSING
 
 
 @dataclass
 class MwfMaskConfig(MaskConfig):
     name: str = "mwf"
-    iterations: int = 1
+    iterations: int = MISSING
 
 
 @dataclass
@@ -157,15 +150,14 @@ class PhaseConfig:
 @dataclass
 class GriffinLimPhaseConfig(PhaseConfig):
     name: str = "griffin_lim"
-    iterations: int = 32
+    iterations: int = MISSING
 
 
 @dataclass
 class EvalConfig:
-    backend: str = "museval"
-    # BSS Eval v4 frame length and hop in seconds (SiSEC: 1 s, 1 s).
-    win: float = 1.0
-    hop: float = 1.0
+    backend: str = MISSING
+    win: float = MISSING
+    hop: float = MISSING
 
 
 @dataclass
@@ -206,10 +198,39 @@ class Config:
     estimates_seconds: Optional[float] = None
 
 
-# Keys that change how a run executes, not what it computes: they may differ between a
-# run and its resumption.
+# Keys that change how a run executes or what it keeps, not the scores it computes: they
+# may differ between a run and its resumption, and the config hash leaves them out.
 RUNTIME_KEYS = ("runner", "paths", "dataset.root", "dataset.decode_cache", "save_estimates",
                 "estimates_seconds")
+# Of those, the keys that change what a run dir holds (wav estimates): they name the run
+# dir (a run with estimates is another dir than one without), the others do not. The
+# run-dir naming in conf/config.yaml (hydra.job.config.override_dirname.exclude_keys) is
+# tested to be exactly RUNTIME_KEYS minus these.
+OUTPUT_KEYS = ("save_estimates", "estimates_seconds")
+
+
+def scored_config(cfg: dict) -> dict:
+    """The part of a resolved config (plain dict) that determines the scores: a deep copy
+    without :data:`RUNTIME_KEYS`."""
+    cfg = json.loads(json.dumps(cfg))
+    for key in RUNTIME_KEYS:
+        node, *rest = key.split(".")
+        if rest:
+            cfg.get(node, {}).pop(rest[0], None)
+        else:
+            cfg.pop(node, None)
+    return cfg
+
+
+def config_hash(cfg: dict) -> str:
+    """12 hex digits of SHA-256 over :func:`scored_config`: equal hashes, equal scores.
+
+    >>> a = {"algo": {"name": "repet"}, "runner": {"n_jobs": 1}}
+    >>> config_hash(a) == config_hash({**a, "runner": {"n_jobs": 8}})
+    True
+    """
+    blob = json.dumps(scored_config(cfg), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def available(group: str) -> list[str]:
@@ -219,7 +240,70 @@ def available(group: str) -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def packaged_yaml(*parts: str) -> dict | None:
+    """A yaml file of the packaged config tree (``repet_bench.conf``), unresolved; None if
+    absent."""
+    try:
+        text = importlib.resources.files("repet_bench.conf").joinpath(*parts).read_text()
+    except (OSError, ModuleNotFoundError):
+        return None
+    return OmegaConf.to_container(OmegaConf.create(text), resolve=False) or {}
+
+
+@functools.lru_cache(maxsize=None)
+def default_options() -> dict:
+    """Group → default option, from the ``defaults`` list of the packaged config.yaml.
+
+    >>> default_options()["mask"], default_options()["stft"]
+    ('soft', 'default')
+    """
+    entries = (packaged_yaml("config.yaml") or {}).get("defaults", [])
+    return {k: v for e in entries if isinstance(e, dict) for k, v in e.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _option(group: str, name: str) -> tuple[str, str]:
+    values = packaged_yaml(group, f"{name}.yaml")
+    if values is None:
+        raise ValueError(f"{group}={name} does not exist; available: {', '.join(available(group))}")
+    register_configs()
+    node, selects = OmegaConf.create(), {}
+    for entry in values.pop("defaults", []):  # [base_<schema>, _self_], as Hydra reads it
+        if isinstance(entry, dict):  # "override /mask: binary": an option of another group
+            # "override /mask@_global_.mask: binary" (the package is where it lands)
+            selects.update({k.split()[-1].strip("/").split("@")[0]: v for k, v in entry.items()})
+        elif entry != "_self_":
+            node = OmegaConf.merge(node, ConfigStore.instance().load(f"{group}/{entry}.yaml").node)
+    node = OmegaConf.merge(node, values)
+    return json.dumps(OmegaConf.to_container(node, resolve=True)), json.dumps(selects)
+
+
+def option(group: str, name: str | None = None) -> dict:
+    """The values of option ``name`` of a config group (its default option if None), as
+    Hydra composes them for ``group=name``: the option's schema, then its yaml.
+
+    This is how the Python API and the report know a default without writing it again;
+    ``tests/test_config.py`` checks it against Hydra's own composition for every option.
+
+    >>> option("stft")
+    {'window_length': 2048, 'hop': 512, 'window': 'sqrt_hann', 'convention': 'nussl'}
+    >>> option("algo", "repet")["min_period"]
+    0.8
+    """
+    return json.loads(_option(group, name if name is not None else default_options()[group])[0])
+
+
+def selected_options(group: str, name: str) -> dict:
+    """Options of other groups that option ``name`` selects in its defaults list.
+
+    >>> selected_options("algo", "ibm")  # +algo=ibm picks the binary mask
+    {'mask': 'binary'}
+    """
+    return json.loads(_option(group, name)[1])
+
+
 def register_configs() -> None:
+    """Store the schemas in Hydra's ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     cs.store(group="dataset", name="base_dataset", node=DatasetConfig)

@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data import TARGETS
 from .io import atomic_write, safe_filename
-
-TARGETS = ("vocals", "accompaniment")
 
 
 def estimates_dir(run_dir: Path, subset: str, track: str) -> Path:

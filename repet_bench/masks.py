@@ -52,7 +52,7 @@ def _ratio(background: np.ndarray, foreground: np.ndarray, overwrite: bool = Fal
 
 
 def binary(
-    background: np.ndarray, foreground: np.ndarray, threshold: float = 0.5,
+    background: np.ndarray, foreground: np.ndarray, threshold: float,
     overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard mask: a bin is background where its soft background mask ≥ ``threshold``."""
@@ -64,7 +64,7 @@ def binary(
 
 
 def wiener(
-    background: np.ndarray, foreground: np.ndarray, power: float = 2.0,
+    background: np.ndarray, foreground: np.ndarray, power: float,
     overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wiener-like power-ratio mask ``B^p / (B^p + F^p)`` (p = 2: power spectra).
@@ -86,7 +86,7 @@ MWF_BATCH_FRAMES = 300
 
 
 def mwf(
-    background: np.ndarray, foreground: np.ndarray, mixture: np.ndarray, iterations: int = 1,
+    background: np.ndarray, foreground: np.ndarray, mixture: np.ndarray, iterations: int,
     overwrite: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multichannel Wiener filter (norbert, as open-unmix uses it) from the two models.

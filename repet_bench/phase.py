@@ -22,7 +22,7 @@ def no_phase(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int):
 
 
 def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int,
-                iterations: int = 32):
+                iterations: int):
     """Griffin-Lim phase retrieval for the masked magnitude, initialised from the mixture phase.
 
     Each iteration projects onto consistent spectrograms (iSTFT then STFT with the same

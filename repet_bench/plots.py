@@ -208,8 +208,8 @@ def scatter(per_track: pd.DataFrame, config_a: str, config_b: str, path: Path,
     return _save(fig, path)
 
 
-def track_analysis(mixture: np.ndarray, rate: int, path: Path, title: str = "",
-                   stft_cfg: dict | None = None, algo_cfg: dict | None = None) -> Path:
+def track_analysis(mixture: np.ndarray, rate: int, separation, path: Path, title: str = "",
+                   stft_cfg: dict | None = None) -> Path:
     """One track through REPET: its beat spectrum with the period picked, and the mixture,
     background and foreground magnitude spectrograms (dB, first channel).
 
@@ -218,25 +218,23 @@ def track_analysis(mixture: np.ndarray, rate: int, path: Path, title: str = "",
     mixture : ndarray, shape (samples, channels)
     rate : int
         Sample rate in Hz.
-    stft_cfg, algo_cfg : dict, optional
-        ``stft`` and ``algo`` configs (default nussl's STFT and REPET's defaults).
+    separation : Separation
+        REPET's result on ``mixture`` with its masks
+        (``repet_bench.separate(mixture, rate, "repet", masks=True)``): the period and
+        the masks shown come from it, so the figure shows what the run computed.
+    stft_cfg : dict, optional
+        The ``stft`` config the separation used (default: the default STFT).
     """
-    from .algorithms import Context, get_algorithm
     from .algorithms.repet import beat_spectrum_of
+    from .config import option
     from .stft import Stft
 
-    stft_cfg = stft_cfg or {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
-    params = {k: v for k, v in (algo_cfg or {}).items()
-              if k in ("min_period", "max_period", "period", "flavour")}
-    stft = Stft.from_config(stft_cfg, rate)
-    magnitude = np.abs(stft.forward(mixture))
+    stft = Stft.from_config({**option("stft"), **(stft_cfg or {})}, rate)
+    magnitude = stft.magnitude(mixture)
     lags, beat = beat_spectrum_of(magnitude, stft.frame_seconds)
-    models = get_algorithm("repet").fn(magnitude, Context(stft, len(mixture)), **params)
-    period = models.info["period_seconds"]
-    background, foreground = models.background, models.foreground
-    if models.background_mask is not None:  # the sisec18 flavour defines a mask
-        background = models.background_mask * magnitude
-        foreground = magnitude - background
+    period = separation.info["period_seconds"]
+    background = separation.masks["accompaniment"] * magnitude
+    foreground = separation.masks["vocals"] * magnitude
 
     fig = _figure(11, 10)
     axes = fig.subplots(4, 1)

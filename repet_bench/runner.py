@@ -14,7 +14,6 @@ rerunning the same configuration into the same dir skips those tracks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,17 +31,16 @@ from joblib import Parallel, delayed, parallel_config
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from . import data, evaluate, listen
-from .config import RUNTIME_KEYS, unknown_keys, validate
+from . import data, listen, metrics
+from .config import config_hash, scored_config, unknown_keys, validate
 from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
                  remove_stale_temporaries, safe_filename, writable_problem)
+from .results import SCORE_COLUMNS, aggregate
 from .resources import auto_n_jobs, available_memory, worker_peak_bytes
-from .separate import separate
+from .separation import separate
 
 log = logging.getLogger(__name__)
 
-SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", "track", "subset", "target",
-                 "metric", "frame", "time", "score"]
 
 
 class RunError(RuntimeError):
@@ -63,23 +61,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return not self.failures
-
-
-def scored_config(cfg: dict) -> dict:
-    """The part of a resolved config that determines the scores (runtime keys removed)."""
-    cfg = json.loads(json.dumps(cfg))  # deep copy
-    for key in RUNTIME_KEYS:
-        node, *rest = key.split(".")
-        if rest:
-            cfg.get(node, {}).pop(rest[0], None)
-        else:
-            cfg.pop(node, None)
-    return cfg
-
-
-def config_hash(cfg: dict) -> str:
-    blob = json.dumps(scored_config(cfg), sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -145,7 +126,7 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
     if not path.exists():
         return None
     try:
-        return evaluate.read_json(path, ref.name, ref.subset)
+        return metrics.read_json(path, ref.name, ref.subset)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         log.warning("the scores of %s in %s cannot be read (%s); scoring the track again",
                     ref.key, path, exc.__class__.__name__)
@@ -217,15 +198,15 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
         result = separate(track.mixture, track.rate, job["algo"], job["stft"], job["mask"],
                           job["phase"], references=track.references)
         t2 = time.perf_counter()
-        scores = evaluate.evaluate_track(ref.name, track.references, result.estimates,
+        scores = metrics.evaluate_track(ref.name, track.references, result.estimates,
                                          track.rate, job["eval"]["win"], job["eval"]["hop"],
                                          job["eval"]["backend"], _stats_path(ref, job))
-        si = evaluate.scale_invariant(track.references, result.estimates)
+        si = metrics.scale_invariant(track.references, result.estimates)
         t3 = time.perf_counter()
         if job.get("save_estimates"):
             listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
                                   track.references, result.estimates, job.get("estimates_seconds"))
-        evaluate.write_json(_museval_path(out_dir, ref), scores)
+        metrics.write_json(_museval_path(out_dir, ref), scores)
         record.update(
             status="scored",
             error=scores.error,  # set when museval refused (silent source): NaN scores
@@ -300,7 +281,7 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg:
         if rows is not None:
             frames.append(rows)
             if record.get("scale_invariant"):
-                frames.append(evaluate.si_rows(record["scale_invariant"], r.name, r.subset))
+                frames.append(metrics.si_rows(record["scale_invariant"], r.name, r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)
@@ -513,7 +494,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     meta.update(status="partial" if failures else "complete", finished=time.time(),
                 wall_seconds=round(time.time() - started, 3), tracks=records)
     _write_meta(out_dir, meta)
-    summary = evaluate.summarize(scores) if len(scores) else None
+    summary = aggregate(scores) if len(scores) else None
     undefined = {k: rec["error"] for k, rec in records.items()
                  if rec and rec["status"] == "scored" and rec.get("error")}
     return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary,

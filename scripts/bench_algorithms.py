@@ -8,7 +8,7 @@ Markdown table:
     python scripts/bench_algorithms.py --durations 60 --repeats 1 --algos repet ft2d
     python scripts/bench_algorithms.py --flavour sisec18 --algos repet repet_sim ft2d
 
-Per algorithm and duration: separation seconds through ``repet_bench.separate.separate``
+Per algorithm and duration: separation seconds through ``repet_bench.separation.separate``
 (mask soft, phase mixture; median of ``--repeats``; ``--flavour sisec18``: nussl 0.1.6a0's
 flavour on its STFT, ``stft=nussl2018``, as the sisec18 preset), the ratio to a bare STFT + iSTFT of
 the same audio (``Stft.forward`` then ``Stft.inverse``, the floor any STFT-domain method
@@ -76,7 +76,7 @@ def configs(name: str, flavour: str) -> tuple[dict, dict]:
 
 def measure(name: str, duration: float, repeats: int, flavour: str) -> dict:
     """Run in the child: separation seconds (each repeat) and the STFT floor."""
-    from repet_bench.separate import separate
+    from repet_bench.separation import separate
     from repet_bench.stft import Stft
 
     mixture, references = generate(duration)

@@ -6,7 +6,7 @@ STFT + iSTFT of the same audio, in one process (medians of 5 and per-pair ratios
 import os
 import time, statistics, numpy as np
 import repet_bench
-from repet_bench import data, separate
+from repet_bench import data, separation
 from repet_bench.stft import Stft
 from types import SimpleNamespace as NS
 cfg = NS(name='sample', root=None, is_wav=False, subsets=['test'], split=None, tracks=[], max_tracks=None, offset=0.0, duration=None, n_tracks=4, seed=0)
@@ -18,7 +18,7 @@ S = {'window_length': 2048, 'hop': 512, 'window': 'sqrt_hann'}
 floor, rep = [], []
 for _ in range(5):
     t0 = time.perf_counter(); st = Stft(); y = st.inverse(st.forward(x.astype(np.float32)), n); floor.append(time.perf_counter() - t0)
-    t0 = time.perf_counter(); sep = separate.separate(x, 44100, A, S, {'name': 'soft'}, {'name': 'mixture'}); rep.append(time.perf_counter() - t0)
+    t0 = time.perf_counter(); sep = separation.separate(x, 44100, A, S, {'name': 'soft'}, {'name': 'mixture'}); rep.append(time.perf_counter() - t0)
 f, r = statistics.median(floor), statistics.median(rep)
 print(f"STFT+iSTFT {f:.2f} s, REPET separation {r:.2f} s, ratio {r/f:.2f} (medians of 5, 180 s stereo), period {sep.info}")
 print("pairwise ratios", [round(b/a, 2) for a, b in zip(floor, rep)])

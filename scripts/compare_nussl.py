@@ -42,7 +42,7 @@ nussl side: ``sep = Cls(nussl.AudioSignal(audio_data_array=..., sample_rate=4410
 STFT's magnitude with the mixture phase, each inverted by ``scipy.signal.istft``), with the
 AudioSignal's default STFT (2048 / 512 / sqrt_hann).
 
-Our side: ``repet_bench.separate.separate`` with conf/algo/{repet,repet_sim,ft2d}.yaml
+Our side: ``repet_bench.separation.separate`` with conf/algo/{repet,repet_sim,ft2d}.yaml
 (every key but ``defaults``), stft ``{2048, 512, sqrt_hann, nussl}``, soft masks, mixture
 phase. Our background mask is rebuilt with the same calls ``separate`` makes (the
 algorithm runs twice on our side; ``separate`` does not return its masks).
@@ -172,7 +172,7 @@ def ours(mixture: np.ndarray, algo: dict, stft_cfg: dict):
     """(estimates, info, background mask, mixture STFT, seconds, picks) from this harness."""
     from repet_bench import masks
     from repet_bench.algorithms import Context, get_algorithm
-    from repet_bench.separate import _SHARED_ALGO_KEYS, _params, separate
+    from repet_bench.separation import _params, separate
     from repet_bench.stft import Stft
 
     start = time.perf_counter()
@@ -182,8 +182,8 @@ def ours(mixture: np.ndarray, algo: dict, stft_cfg: dict):
     transform = Stft.from_config(stft_cfg, RATE)
     spec = transform.forward(mixture)
     magnitude = np.abs(spec)
-    params = _params(algo, _SHARED_ALGO_KEYS)
-    models = get_algorithm(algo["name"]).fn(magnitude, Context(transform, len(mixture)), **params)
+    params = _params(algo)
+    models = get_algorithm(algo["name"])(magnitude, Context(transform, len(mixture)), **params)
     picks = None
     if algo["name"] == "repet_sim":
         from repet_bench.algorithms.repet_sim import similar_frames, zeroed_reach
@@ -234,6 +234,7 @@ def main() -> None:
         return
 
     from repet_bench import bsseval_fast, data
+    from repet_bench.config import option
     from repet_bench.stft import Stft
 
     seconds = args.seconds or (204.0 if args.signal == "synthetic" else 200.5)
@@ -256,7 +257,7 @@ def main() -> None:
               f"{p['hop_length']}/{p['window_type']}, shape {info_n['stft_shape']} "
               f"{info_n['stft_dtype']}")
 
-        stft_cfg = {"window_length": 2048, "hop": 512, "window": "sqrt_hann", "convention": "nussl"}
+        stft_cfg = option("stft")
         transform = Stft.from_config(stft_cfg, RATE)
         stats = bsseval_fast.reference_stats(
             np.stack([references["vocals"], references["accompaniment"]]))

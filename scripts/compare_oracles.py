@@ -15,7 +15,7 @@ IRM.py and MWF.py (commit 1590b09):
   * IRM(alpha): |S_j|^a / (eps + sum_k |S_k|^a).
   * MWF: oracle local Gaussian model with time-invariant spatial covariances learned from
     each true source STFT (see ``sigsep_mwf``).
-Ours: ``repet_bench.separate.separate`` with the ibm / irm oracles (true accompaniment and
+Ours: ``repet_bench.separation.separate`` with the ibm / irm oracles (true accompaniment and
 vocals magnitudes as the two models) and the binary / soft / wiener / mwf masks.
 """
 
@@ -29,7 +29,8 @@ import numpy as np
 from scipy.signal import istft, stft
 
 from repet_bench import data
-from repet_bench.separate import separate
+from repet_bench.separation import separate
+from repet_bench.config import option
 
 RATE = 44100
 SOURCES = ("drums", "bass", "other", "vocals")  # musdb stem ids 1..4
@@ -137,8 +138,8 @@ def sigsep_mwf(mixture, sources, per_bin_trace=False):
 
 # --------------------------------------------------------------------------- ours
 
-STFT_DEFAULT = {"window_length": 2048, "hop": 512, "window": "sqrt_hann", "convention": "nussl"}
-STFT_HANN1024 = {"window_length": 2048, "hop": 1024, "window": "hann", "convention": "nussl"}
+STFT_DEFAULT = option("stft")
+STFT_HANN1024 = {**option("stft"), "hop": 1024, "window": "hann"}  # sigsep-mus-oracle's
 OURS = {  # entry -> (algo, mask); IBM2 has no exact counterpart (see the report)
     "IBM1": ("ibm", {"name": "binary", "threshold": 0.5}),
     "IBM2": ("ibm", {"name": "binary", "threshold": 0.5}),

@@ -20,7 +20,8 @@ import numpy as np
 
 def child(stage: str, seconds: float, algo: str) -> None:
     import repet_bench  # noqa: F401  (puts ffmpeg on PATH for museval)
-    from repet_bench import evaluate, separate, synthetic
+    from repet_bench import metrics, separation, synthetic
+    from repet_bench.config import option
 
     stems = synthetic.render(synthetic.specs(1)[0])
     n = int(seconds * 44100)
@@ -31,13 +32,13 @@ def child(stage: str, seconds: float, algo: str) -> None:
     mixture = vocals + accompaniment
     refs = {"vocals": vocals, "accompaniment": accompaniment}
     if stage == "separation":
-        separate.separate(mixture, 44100, {"name": algo, "high_pass_cutoff": 100.0},
-                          {"window_length": 2048, "hop": 512, "window": "sqrt_hann"},
+        separation.separate(mixture, 44100, {"name": algo, "high_pass_cutoff": 100.0},
+                          option("stft"),
                           {"name": "soft"}, {"name": "mixture"}, references=refs)
     elif stage == "baseline":  # decoded audio + interpreter, no work
         pass
     else:
-        evaluate.evaluate_track("t", refs, {"vocals": 0.5 * mixture, "accompaniment": 0.5 * mixture}, 44100)
+        metrics.evaluate_track("t", refs, {"vocals": 0.5 * mixture, "accompaniment": 0.5 * mixture}, 44100)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from repet_bench import data
+from repet_bench.config import available, option
 
 
 @pytest.fixture(scope="session")
@@ -19,11 +20,12 @@ def cache(tmp_path_factory) -> Path:
 
 
 def dataset_cfg(**overrides) -> SimpleNamespace:
-    """A ``dataset`` config as the runner sees it (attribute access)."""
-    base = dict(name="sample", root=None, is_wav=False, subsets=["test"], split=None, tracks=[],
-                max_tracks=None, offset=0.0, duration=None, n_tracks=4, seed=0)
-    base.update(overrides)
-    return SimpleNamespace(**base)
+    """A ``dataset`` config as the runner sees it (attribute access): the packaged option
+    ``overrides["name"]`` (default ``sample``; musdb18's keys for a name of the test's own)
+    with ``overrides`` on top."""
+    name = overrides.get("name", "sample")
+    base = option("dataset", name if name in available("dataset") else "musdb18")
+    return SimpleNamespace(**{**base, **overrides})
 
 
 @pytest.fixture(scope="session")

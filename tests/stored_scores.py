@@ -18,9 +18,9 @@ import pandas as pd
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from repet_bench import data, evaluate
+from repet_bench import data, metrics
 from repet_bench.config import register_configs
-from repet_bench.separate import separate
+from repet_bench.separation import separate
 
 STORE = Path(__file__).parent / "data" / "stored_scores.csv"
 TOLERANCE_DB = 0.01
@@ -64,13 +64,13 @@ def compute(name: str, track) -> pd.DataFrame:
     cfg = compose_config(CONFIGURATIONS[name])
     result = separate(track.mixture, track.rate, cfg["algo"], cfg["stft"], cfg["mask"],
                       cfg["phase"], references=track.references)
-    scores = evaluate.evaluate_track(track.ref.name, track.references, result.estimates,
+    scores = metrics.evaluate_track(track.ref.name, track.references, result.estimates,
                                      track.rate, cfg["eval"]["win"], cfg["eval"]["hop"],
                                      cfg["eval"]["backend"])
     rows = [(name, target["name"], metric, frame, entry["metrics"][metric])
             for target in json.loads(scores.json)["targets"]
             for frame, entry in enumerate(target["frames"])
-            for metric in evaluate.METRICS]
+            for metric in metrics.METRICS]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -14,7 +14,7 @@ from scipy.ndimage import maximum_filter, minimum_filter, uniform_filter
 import scipy.signal
 from scipy.signal import get_window
 
-from repet_bench import evaluate, masks, separate
+from repet_bench import metrics, masks, separation
 from repet_bench.algorithms import ALGORITHMS, Context, get_algorithm
 from repet_bench.algorithms.ft2d import peak_map, shifted_magnitude, symmetric_weights
 from repet_bench.algorithms.repet import beat_spectrum_of
@@ -22,9 +22,10 @@ from repet_bench.algorithms.repet_extended import crossfade_weights, segments
 from repet_bench.algorithms.repet_sim import similar_frames, similarity_model, zeroed_reach
 from repet_bench.config import register_configs, validate
 from repet_bench.stft import Stft
+from repet_bench.config import option
 
 RATE = 44100
-STFT = {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
+STFT = option("stft")
 BLIND = ("repet", "repet_sim", "ft2d", "adaptive_repet", "repet_extended")
 # Scoring is the slow part: 10 s of each track (separated whole) is enough signal.
 SCORED_SECONDS = 10
@@ -63,7 +64,7 @@ def vocals_sdr(track, estimates, stats_dir) -> float:
     refs = {k: v[:n] for k, v in track.references.items()}
     # eval=fast (BSS Eval v4, museval's numbers) with each track's reference statistics
     # computed once for all algorithms.
-    scores = evaluate.evaluate_track("t", refs, {k: v[:n] for k, v in estimates.items()},
+    scores = metrics.evaluate_track("t", refs, {k: v[:n] for k, v in estimates.items()},
                                      track.rate, backend="fast",
                                      stats_path=stats_dir / f"{track.ref.name}.npz")
     assert scores.error is None
@@ -75,7 +76,7 @@ def vocals_sdr(track, estimates, stats_dir) -> float:
 def sdr(synthetic_tracks, configs, tmp_path_factory) -> dict:
     """Median vocals SDR per algorithm and track."""
     stats_dir = tmp_path_factory.mktemp("bsseval-stats")
-    return {name: [vocals_sdr(t, separate.separate(
+    return {name: [vocals_sdr(t, separation.separate(
                 t.mixture, t.rate, configs[name], STFT, {"name": mask}, {"name": "mixture"},
                 references=t.references).estimates, stats_dir) for t in synthetic_tracks]
             for name, mask in RUNS}
@@ -118,7 +119,7 @@ def test_oracle_estimates_are_the_ideal_masks_applied_to_the_mixture(synthetic_t
              "binary": (a >= v).astype(float)}
     for name, mask in [("irm", "soft"), ("irm", "wiener"), ("ibm", "binary")]:
         mask_cfg = {"name": mask, **({"power": 2.0} if mask == "wiener" else {})}
-        got = separate.separate(mixture, RATE, configs[name], STFT, mask_cfg, {"name": "mixture"},
+        got = separation.separate(mixture, RATE, configs[name], STFT, mask_cfg, {"name": "mixture"},
                                 references=refs).estimates
         for target, m in (("accompaniment", ideal[mask]), ("vocals", 1 - ideal[mask])):
             expected = istft(m * x)
@@ -131,13 +132,13 @@ def test_oracle_references_of_another_length_are_a_clear_error(synthetic_tracks,
     mixture = track.mixture[: 3 * RATE]
     refs = {k: v[: 2 * RATE] for k, v in track.references.items()}
     with pytest.raises(ValueError, match="references and mixture differ in length"):
-        separate.separate(mixture, RATE, configs["ibm"], STFT, {"name": "binary"},
+        separation.separate(mixture, RATE, configs["ibm"], STFT, {"name": "binary"},
                           {"name": "mixture"}, references=refs)
 
 
 def test_mix_returns_the_mixture_untouched(synthetic_tracks, configs):
     mixture = synthetic_tracks[0].mixture[: 2 * RATE]
-    est = separate.separate(mixture, RATE, configs["mix"], STFT, {"name": "soft"},
+    est = separation.separate(mixture, RATE, configs["mix"], STFT, {"name": "soft"},
                             {"name": "mixture"}).estimates
     for target in ("vocals", "accompaniment"):
         np.testing.assert_array_equal(est[target], mixture)
@@ -250,7 +251,7 @@ def _nussl_ft2d_mask(magnitude, size, method):
 def test_ft2d_with_quirks_reproduces_nussl(short_magnitude, method, size):
     magnitude = short_magnitude[:, 80:600]  # an even number of frames: the quirk's worst case
     expected = _nussl_ft2d_mask(magnitude, size, method)
-    models = get_algorithm("ft2d").fn(magnitude, Context(Stft(), 520 * 512),
+    models = get_algorithm("ft2d")(magnitude, Context(Stft(), 520 * 512),
                                       peak_method=method, neighborhood_size=size)
     got, _ = masks.soft(models.background, models.foreground)
     loud = magnitude > 1e-3 * magnitude.max()  # the 2DFT is complex64: quiet bins are rougher
@@ -259,8 +260,8 @@ def test_ft2d_with_quirks_reproduces_nussl(short_magnitude, method, size):
 
 def test_ft2d_quirks_on_and_off_both_run_and_differ(short_magnitude):
     ctx = Context(Stft(), short_magnitude.shape[1] * 512)
-    quirky = get_algorithm("ft2d").fn(short_magnitude, ctx, nussl_quirks=True)
-    fixed = get_algorithm("ft2d").fn(short_magnitude, ctx, nussl_quirks=False)
+    quirky = get_algorithm("ft2d")(short_magnitude, ctx, nussl_quirks=True)
+    fixed = get_algorithm("ft2d")(short_magnitude, ctx, nussl_quirks=False)
     for m in (quirky, fixed):
         assert np.isfinite(m.background).all() and (m.foreground >= 0).all()
         assert (m.background <= short_magnitude).all()
@@ -268,7 +269,7 @@ def test_ft2d_quirks_on_and_off_both_run_and_differ(short_magnitude):
     assert rel > 0.01
     # without the quirk the peak map is conjugate symmetric (m[k, l] = m[-k, -l]); with it,
     # only mirrored left-right in shifted coordinates
-    peaks = peak_map(shifted_magnitude(short_magnitude[:, :600, 0]))
+    peaks = peak_map(shifted_magnitude(short_magnitude[:, :600, 0]), (1, 25), "local_std")
     rows = np.arange(peaks.shape[0])
     fixed_map = symmetric_weights(peaks, rows, nussl_quirks=False)
     np.testing.assert_array_equal(fixed_map, np.roll(fixed_map[::-1, ::-1], (1, 1), axis=(0, 1)))
@@ -276,7 +277,7 @@ def test_ft2d_quirks_on_and_off_both_run_and_differ(short_magnitude):
     np.testing.assert_array_equal(quirk_map, quirk_map[:, ::-1])
     assert not np.array_equal(quirk_map, quirk_map[::-1])
     # quadrant filtering keeps less of the background
-    half = get_algorithm("ft2d").fn(short_magnitude, ctx, quadrants=[0, 2], nussl_quirks=False)
+    half = get_algorithm("ft2d")(short_magnitude, ctx, quadrants=[0, 2], nussl_quirks=False)
     assert half.background.sum() < fixed.background.sum()
 
 
@@ -297,7 +298,7 @@ def test_windowed_repets_find_the_loop_period_in_every_window():
     v = _loop_magnitude(period, 4000)
     ctx = Context(stft, v.shape[1] * stft.hop)
     for name in ("adaptive_repet", "repet_extended"):
-        models = get_algorithm(name).fn(v, ctx)
+        models = get_algorithm(name)(v, ctx)
         periods = np.array(models.info["periods_seconds"])
         np.testing.assert_allclose(periods, period * stft.frame_seconds, rtol=1e-9, err_msg=name)
         assert (models.background <= v).all()
@@ -335,7 +336,7 @@ def test_every_algorithm_handles_odd_inputs(synthetic_tracks, configs, name):
     params = {k: v for k, v in algo.items() if k not in ("name", "high_pass_cutoff")}
     for label, audio in _inputs(synthetic_tracks[0]).items():
         refs = {"vocals": 0.3 * audio, "accompaniment": 0.7 * audio}
-        result = separate.separate(audio, RATE, algo, STFT, {"name": "soft"},
+        result = separation.separate(audio, RATE, algo, STFT, {"name": "soft"},
                                    {"name": "mixture"}, references=refs)
         for target, estimate in result.estimates.items():
             assert estimate.shape == audio.shape, (name, label, target)
@@ -344,7 +345,7 @@ def test_every_algorithm_handles_odd_inputs(synthetic_tracks, configs, name):
         # and the models themselves: same shape, float32, finite, non-negative
         magnitude = np.abs(stft.forward(audio))
         ref_mags = {k: np.abs(stft.forward(v)) for k, v in refs.items()}
-        models = get_algorithm(name).fn(magnitude, Context(stft, len(audio), ref_mags), **params)
+        models = get_algorithm(name)(magnitude, Context(stft, len(audio), ref_mags), **params)
         for model in (models.background, models.foreground):
             assert model.shape == magnitude.shape and model.dtype == np.float32, (name, label)
             assert np.isfinite(model).all() and (model >= 0).all(), (name, label)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import dataset_cfg
 
-from repet_bench import cache, data, evaluate, io
+from repet_bench import cache, data, metrics, io
 
 
 @pytest.fixture()
@@ -84,11 +84,11 @@ def test_damaged_reference_statistics_are_recomputed(sample_track, tmp_path, cap
     refs = {k: v[: 3 * 44100] for k, v in sample_track.references.items()}
     est = {k: 0.9 * v for k, v in refs.items()}
     path = tmp_path / "refstats" / "key.npz"
-    clean = evaluate.evaluate_track("t", refs, est, 44100, backend="fast")
-    evaluate.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
+    clean = metrics.evaluate_track("t", refs, est, 44100, backend="fast")
+    metrics.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
     _damage(path, how)
     with caplog.at_level(logging.WARNING, logger="repet_bench"):
-        again = evaluate.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
+        again = metrics.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
     assert again.json == clean.json
     assert str(path) in caplog.text
 

@@ -96,3 +96,48 @@ def test_experiment_presets_compose_into_sweeps_of_known_options(experiment):
                                             (["mask=wiener", "+algo=ibm"], "wiener")])
 def test_ibm_brings_its_binary_mask_unless_the_command_line_names_one(overrides, mask):
     assert compose("config", overrides=overrides).mask.name == mask
+
+
+def _hydra(*overrides: str) -> dict:
+    """Hydra's composition (this module's fixture has initialised Hydra)."""
+    return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
+
+
+@pytest.mark.parametrize("group", ["algo", "mask", "phase", "stft", "eval", "dataset", "runner"])
+def test_option_values_are_what_hydra_composes(group):
+    """config.option (the API's and the report's defaults) is Hydra's composition."""
+    from repet_bench.config import option, selected_options
+
+    for name in available(group):
+        cfg = _hydra(f"+algo={name}" if group == "algo" else f"{group}={name}")
+        assert option(group, name) == cfg[group], (group, name)
+        for other, chosen in selected_options(group, name).items():
+            assert cfg[other]["name"] == chosen
+
+
+def test_run_dir_names_leave_out_exactly_the_runtime_keys():
+    """A key that does not change the scores (config hash) must not rename the run dir,
+    except those that change what the dir holds (OUTPUT_KEYS)."""
+    import dataclasses
+
+    from repet_bench.config import OUTPUT_KEYS, RUNTIME_KEYS, Config, packaged_yaml
+
+    excluded = set(packaged_yaml("config.yaml")["hydra"]["job"]["config"]["override_dirname"]
+                   ["exclude_keys"]) - {"experiment", "+experiment"}
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    for key in set(RUNTIME_KEYS) - set(OUTPUT_KEYS):
+        schema = fields[key].default_factory if key in fields else None
+        if dataclasses.is_dataclass(schema):  # a node: each of its keys (runner=... too)
+            assert {f"{key}.{f.name}" for f in dataclasses.fields(schema)} - {"runner.name"} <= excluded
+        else:
+            assert key in excluded
+    for key in excluded:  # and nothing that changes the scores
+        assert any(key == k or key.startswith(k + ".") for k in RUNTIME_KEYS), key
+    assert not set(OUTPUT_KEYS) & excluded
+
+
+def test_the_stft_class_defaults_are_the_default_stft_option():
+    from repet_bench.config import option
+    from repet_bench.stft import Stft
+
+    assert Stft() == Stft.from_config(option("stft"), 44100)

@@ -5,29 +5,30 @@ import json
 import numpy as np
 import pytest
 
-from repet_bench import bsseval_fast, evaluate, separate
+from repet_bench import bsseval_fast, metrics, separation
+from repet_bench.config import option
 
 ALGO = {"name": "repet", "min_period": 0.8, "max_period": 8.0, "period": None, "high_pass_cutoff": 100.0}
-STFT = {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
+STFT = option("stft")
 
 
 def frames(scores):
     doc = json.loads(scores.json)
     return {(t["name"], m): np.array([np.nan if f["metrics"][m] is None else float(f["metrics"][m])
                                       for f in t["frames"]])
-            for t in doc["targets"] for m in evaluate.METRICS}
+            for t in doc["targets"] for m in metrics.METRICS}
 
 
 @pytest.fixture(scope="module")
 def estimates(sample_track):
-    return separate.separate(sample_track.mixture, sample_track.rate, ALGO, STFT,
+    return separation.separate(sample_track.mixture, sample_track.rate, ALGO, STFT,
                              {"name": "soft"}, {"name": "mixture"}).estimates
 
 
 def test_fast_backend_matches_museval_on_the_real_sample(sample_track, estimates, tmp_path):
     t = sample_track
-    ref = frames(evaluate.evaluate_track("s", t.references, estimates, t.rate, backend="museval"))
-    fast = frames(evaluate.evaluate_track("s", t.references, estimates, t.rate, backend="fast",
+    ref = frames(metrics.evaluate_track("s", t.references, estimates, t.rate, backend="museval"))
+    fast = frames(metrics.evaluate_track("s", t.references, estimates, t.rate, backend="fast",
                                           stats_path=tmp_path / "stats.npz"))
     for key, values in ref.items():
         np.testing.assert_array_equal(np.isnan(values), np.isnan(fast[key]))
@@ -40,28 +41,28 @@ def test_fast_backend_matches_museval_on_the_real_sample(sample_track, estimates
 def test_reference_statistics_are_computed_once_per_track(sample_track, estimates, tmp_path, monkeypatch):
     t = sample_track
     path = tmp_path / "refstats" / "track.npz"
-    first = evaluate.evaluate_track("s", t.references, estimates, t.rate, backend="fast", stats_path=path)
+    first = metrics.evaluate_track("s", t.references, estimates, t.rate, backend="fast", stats_path=path)
     assert path.exists()
     monkeypatch.setattr(bsseval_fast, "reference_stats", lambda *a, **k: pytest.fail("recomputed"))
     other = {k: 0.9 * v for k, v in estimates.items()}  # a second configuration
-    second = evaluate.evaluate_track("s", t.references, other, t.rate, backend="fast", stats_path=path)
+    second = metrics.evaluate_track("s", t.references, other, t.rate, backend="fast", stats_path=path)
     assert first.json != second.json
-    again = evaluate.evaluate_track("s", t.references, estimates, t.rate, backend="fast", stats_path=path)
+    again = metrics.evaluate_track("s", t.references, estimates, t.rate, backend="fast", stats_path=path)
     assert again.json == first.json
 
 
 def test_silent_estimate_gives_nan_with_either_backend(sample_track):
     t = sample_track
     silent = {"vocals": np.zeros_like(t.mixture), "accompaniment": t.mixture}
-    for backend in evaluate.BACKENDS:
-        scores = evaluate.evaluate_track("s", t.references, silent, t.rate, backend=backend)
+    for backend in metrics.BACKENDS:
+        scores = metrics.evaluate_track("s", t.references, silent, t.rate, backend=backend)
         assert "silent" in scores.error
         assert all(np.isnan(v).all() for v in frames(scores).values())
 
 
 def test_unknown_backend_is_named(sample_track, estimates):
     with pytest.raises(ValueError, match="eval.backend"):
-        evaluate.evaluate_track("s", sample_track.references, estimates, 44100, backend="bsseval3")
+        metrics.evaluate_track("s", sample_track.references, estimates, 44100, backend="bsseval3")
 
 
 def test_scale_invariant_metrics_on_known_mixtures():
@@ -69,15 +70,15 @@ def test_scale_invariant_metrics_on_known_mixtures():
     v, a = rng.standard_normal((2, 44100, 2))
     refs = {"vocals": v, "accompaniment": a}
     # a scaled perfect estimate: SI-SDR is scale-invariant, so it is (numerically) infinite
-    perfect = evaluate.scale_invariant(refs, {"vocals": 0.5 * v, "accompaniment": 2 * a})
+    perfect = metrics.scale_invariant(refs, {"vocals": 0.5 * v, "accompaniment": 2 * a})
     assert perfect["vocals"]["SI-SDR"] > 100
     # leakage of the other source only: SI-SIR = target/interference energy, no artifacts
-    leak = evaluate.scale_invariant(refs, {"vocals": v + 0.1 * a, "accompaniment": a + 0.1 * v})
+    leak = metrics.scale_invariant(refs, {"vocals": v + 0.1 * a, "accompaniment": a + 0.1 * v})
     assert leak["vocals"]["SI-SIR"] == pytest.approx(20.0, abs=0.2)
     assert leak["vocals"]["SI-SAR"] > 100
     # added noise only: artifacts
     noise = rng.standard_normal(v.shape)
-    art = evaluate.scale_invariant(refs, {"vocals": v + 0.1 * noise, "accompaniment": a})
+    art = metrics.scale_invariant(refs, {"vocals": v + 0.1 * noise, "accompaniment": a})
     assert art["vocals"]["SI-SAR"] == pytest.approx(20.0, abs=0.3)
     assert art["vocals"]["SI-SDR"] == pytest.approx(20.0, abs=0.3)
 
@@ -85,10 +86,10 @@ def test_scale_invariant_metrics_on_known_mixtures():
 def test_scale_invariant_metrics_of_an_a_cappella_track_are_nan_as_museval_has_it():
     v = np.random.default_rng(1).standard_normal((44100, 2))
     refs = {"vocals": v, "accompaniment": np.zeros_like(v)}  # silent accompaniment
-    si = evaluate.scale_invariant(refs, {"vocals": v + 0.01, "accompaniment": 0.01 + 0 * v})
+    si = metrics.scale_invariant(refs, {"vocals": v + 0.01, "accompaniment": 0.01 + 0 * v})
     assert all(np.isnan(value) for target in si.values() for value in target.values())
     with pytest.raises(ValueError, match="non-silent"):  # museval refuses the same pair
-        evaluate._bss_eval([refs["vocals"], refs["accompaniment"]], [v, v], 44100, 44100,
+        metrics._bss_eval([refs["vocals"], refs["accompaniment"]], [v, v], 44100, 44100,
                            "museval", None)
 
 

@@ -3,6 +3,7 @@ import pytest
 
 from repet_bench import masks, phase
 from repet_bench.stft import Stft
+from repet_bench.config import option
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def test_griffin_lim_never_lowers_spectral_consistency_on_the_sample(sample_trac
     stft = Stft()
     x = sample_track.mixture.astype(np.float32)
     spec = stft.forward(x)
-    models = get_algorithm("repet").fn(np.abs(spec), Context(stft, len(x)))
+    models = get_algorithm("repet")(np.abs(spec), Context(stft, len(x)))
     for m in masks.soft(models.background, models.foreground):
         target = np.abs(m * spec)
         mixture_phase = phase.reconstruct("mixture", m, spec, stft, len(x))
@@ -125,18 +126,18 @@ def test_griffin_lim_never_lowers_spectral_consistency_on_the_sample(sample_trac
 
 @pytest.mark.parametrize("mask", [{"name": "soft"}, {"name": "binary", "threshold": 0.5}])
 def test_accompaniment_shortcut_equals_its_own_istft(sample_track, mask):
-    from repet_bench import separate
+    from repet_bench import separation
 
     algo = {"name": "repet", "min_period": 0.8, "max_period": 8.0, "period": None, "high_pass_cutoff": 100.0}
-    stft_cfg = {"window_length": 2048, "hop": 512, "window": "sqrt_hann"}
+    stft_cfg = option("stft")
     x = sample_track.mixture
-    est = separate.separate(x, 44100, algo, stft_cfg, mask, {"name": "mixture"}).estimates
+    est = separation.separate(x, 44100, algo, stft_cfg, mask, {"name": "mixture"}).estimates
     # the long way: the background mask applied and inverted on its own
     stft = Stft()
     spec = stft.forward(x.astype(np.float32))
     from repet_bench.algorithms import Context, get_algorithm
 
-    models = get_algorithm("repet").fn(np.abs(spec), Context(stft, len(x)))
+    models = get_algorithm("repet")(np.abs(spec), Context(stft, len(x)))
     bg, fg = masks.compute_masks(mask["name"], models.background, models.foreground,
                                  **{k: v for k, v in mask.items() if k != "name"})
     masks.high_pass(bg, fg, masks.high_pass_rows(100.0, stft))

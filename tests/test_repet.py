@@ -53,7 +53,7 @@ def test_repet_finds_the_known_period_of_each_synthetic_track(synthetic_tracks):
     periods = {s.name: s.period for s in specs(len(synthetic_tracks))}
     for track in synthetic_tracks:
         magnitude = np.abs(stft.forward(track.mixture.astype(np.float32)))
-        models = get_algorithm("repet").fn(magnitude, Context(stft, len(track.mixture)))
+        models = get_algorithm("repet")(magnitude, Context(stft, len(track.mixture)))
         true_frames = periods[track.ref.name] / stft.frame_seconds
         assert abs(models.info["period_frames"] - true_frames) <= 1, track.ref.name
 
@@ -63,8 +63,8 @@ def test_repet_handles_mono_stereo_short_and_silent_input(shape):
     stft = Stft()
     ctx = Context(stft, shape[1] * 512)  # 0.6 s: shorter than 3 × min_period
     for magnitude in (np.zeros(shape, np.float32), np.random.default_rng(0).random(shape).astype(np.float32)):
-        models = get_algorithm("repet").fn(magnitude, ctx)
+        models = get_algorithm("repet")(magnitude, ctx)
         assert models.background.shape == models.foreground.shape == shape
         assert np.isfinite(models.background).all() and (models.foreground >= 0).all()
-    fixed = get_algorithm("repet").fn(magnitude, ctx, period=0.1)
+    fixed = get_algorithm("repet")(magnitude, ctx, period=0.1)
     assert fixed.info["period_frames"] == round(0.1 / stft.frame_seconds)

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from repet_bench import evaluate, report
-from repet_bench.runner import SCORE_COLUMNS, config_hash
+from repet_bench import metrics, report, results, sisec18, stats
+from repet_bench.config import config_hash
+from repet_bench.results import SCORE_COLUMNS
+from repet_bench.config import option
 
 TRACKS = [f"Artist {i} - Song {i}" for i in range(8)]
 BASE = np.arange(8.0)                       # per-track vocals SDR of the "worse" config
@@ -30,7 +32,7 @@ OFFSETS = {("vocals", "SDR"): 0.0, ("vocals", "SIR"): 1.0, ("vocals", "SAR"): 2.
            ("accompaniment", "ISR"): 8.0}
 
 
-STFT_2018 = {"window_length": 2048, "hop": 1024, "window": "hamming", "convention": "nussl2018"}
+STFT_2018 = option("stft", "nussl2018")
 
 
 def make_config(mask="soft", phase="mixture", dataset=None, stft=None, **algo) -> dict:
@@ -43,8 +45,7 @@ def make_config(mask="soft", phase="mixture", dataset=None, stft=None, **algo) -
         "dataset": {"name": "sample", "root": None, "is_wav": False, "subsets": ["test"],
                     "split": None, "tracks": [], "max_tracks": None, "offset": 0.0,
                     "duration": None, "n_tracks": 4, "seed": 0, **(dataset or {})},
-        "stft": stft or {"window_length": 2048, "hop": 512, "window": "sqrt_hann",
-                         "convention": "nussl"},
+        "stft": stft or option("stft"),
         "mask": mask_cfg, "phase": {"name": phase},
         "eval": {"backend": "museval", "win": 1.0, "hop": 1.0},
         "runner": {"name": "local", "n_jobs": 1, "backend": "loky", "progress": False},
@@ -125,9 +126,9 @@ def test_ranking_medians_and_tests(synthetic_results):
     # The same numbers as the runner's own SiSEC aggregation.
     scores = pd.read_parquet(synthetic_results / "sweeps" / "2025-01-01_00-00-00"
                              / "+algo=repet,mask=binary" / "scores.parquet")
-    summary = evaluate.summarize(scores)
+    summary = results.aggregate(scores)
     for target in ("vocals", "accompaniment"):
-        for metric in evaluate.METRICS:
+        for metric in metrics.METRICS:
             assert main.loc["repet / binary / mixture", f"{target}_{metric}"] == \
                 pytest.approx(summary.loc[target, metric])
 
@@ -176,7 +177,7 @@ def test_groups_ci_and_not_ranked(synthetic_results):
     for name in ("partial", "running", "broken", "old"):
         assert f"runs/{name}" in not_ranked
     assert "repet / soft / none" in not_ranked
-    assert report.REFERENCE_TITLE in md
+    assert sisec18.REFERENCE_TITLE in md
     assert (rep.out_dir / "plots" / "g1_boxplot.png").stat().st_size > 1000
 
 
@@ -194,9 +195,9 @@ def test_scatter_choice_and_errors(synthetic_results, tmp_path):
 
 
 def test_sisec_paired_comparison(tmp_path):
-    ref = report.load_reference(report.find_reference_dir())
+    ref = sisec18.load_reference(sisec18.find_reference_dir())
     assert ref is not None and len(ref.track_names) == 50
-    rep1 = report._track_scores(ref.per_track, "REP1", "vocals").droplevel("subset")
+    rep1 = stats.track_scores(ref.per_track, "REP1", "vocals").droplevel("subset")
     ours = (rep1 + 1.0).to_dict()  # 1 dB better than published REPET on every track
     musdb = {"name": "musdb18"}
     # made as REP1 was (+experiment=sisec18), and the same method in nussl 1.1.9's flavour

@@ -14,16 +14,16 @@ import pytest
 from scipy.ndimage import maximum_filter, minimum_filter
 from scipy.signal import get_window
 
-from repet_bench import masks, separate
+from repet_bench import masks, separation
 from repet_bench.algorithms import Context, get_algorithm
 from repet_bench.algorithms.repet import period_bounds, period_bounds_sisec18
 from repet_bench.algorithms.repet_sim import similar_frames, zeroed_reach
 from repet_bench.stft import Stft
+from repet_bench.config import option
 
 RATE = 44100
-STFT_2018 = Stft(2048, 1024, "hamming", RATE, "nussl2018")
-STFT_CFG_2018 = {"window_length": 2048, "hop": 1024, "window": "hamming",
-                 "convention": "nussl2018"}
+STFT_2018 = Stft.from_config(option("stft", "nussl2018"), RATE)
+STFT_CFG_2018 = option("stft", "nussl2018")
 
 
 # --- the STFT -----------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_repet_segment_is_period_plus_one_and_the_mask_is_nussl_0_1_6s():
     v = np.tile(pattern, (1, 9))[:, :350] * (1 + 0.2 * rng.random((257, 350)))
     v = np.stack([v, 0.5 * v], axis=2)
     ctx = Context(STFT_2018, 350 * 1024)
-    models = get_algorithm("repet").fn(v, ctx, flavour="sisec18")
+    models = get_algorithm("repet")(v, ctx, flavour="sisec18")
     assert models.background is None and models.foreground is None
     lag = models.info["period_frames"]
     assert lag == 40 and models.info["segment_frames"] == 41
@@ -198,12 +198,12 @@ def test_repet_sim_zeroes_p_minus_d_minus_1_to_p_plus_d_plus_1_with_d_43_frames(
 def test_repet_sim_frame_without_similar_frames_gets_a_model_of_ones():
     # 30 frames < 44: the first pick (the frame itself) zeroes the whole row
     v = np.random.default_rng(5).random((65, 30, 1)) * 3
-    models = get_algorithm("repet_sim").fn(v, Context(STFT_2018, 30 * 1024), flavour="sisec18")
+    models = get_algorithm("repet_sim")(v, Context(STFT_2018, 30 * 1024), flavour="sisec18")
     assert models.info["frames_without_similar"] == 30
     expected = (np.minimum(1, v) + 1e-16) / (v + 1e-16)
     np.testing.assert_allclose(models.background_mask, expected, rtol=1e-12)
     # nussl 1.1.9 gives such a frame wholly to the background
-    nussl = get_algorithm("repet_sim").fn(v, Context(Stft(), 30 * 512))
+    nussl = get_algorithm("repet_sim")(v, Context(Stft(), 30 * 512))
     assert np.allclose(nussl.background, v)
 
 
@@ -229,13 +229,13 @@ def test_ft2d_is_the_binary_mask_of_original_peaks():
     v = np.tile(rng.random((96, 12)) ** 4, (1, 20)) + 2 * rng.random((96, 240)) ** 4
     v = np.stack([v, v[::-1]], axis=2)
     ctx = Context(STFT_2018, 240 * 1024)
-    got = get_algorithm("ft2d").fn(v, ctx, flavour="sisec18").background_mask
+    got = get_algorithm("ft2d")(v, ctx, flavour="sisec18").background_mask
     for ch in range(2):
         expected = reference_ft2d_mask(v[..., ch])
         assert 0.05 < expected.mean() < 0.95  # a real mask, not a degenerate one
         np.testing.assert_array_equal(got[..., ch], expected)
     # Re(B) > V / 2 but for ties, since B + G = V
-    nussl = get_algorithm("ft2d").fn(v, ctx)  # 1.1.9: soft local_std weights, soft mask
+    nussl = get_algorithm("ft2d")(v, ctx)  # 1.1.9: soft local_std weights, soft mask
     soft = nussl.background / np.maximum(v, 1e-12)
     assert ((soft > 0.01) & (soft < 0.99)).mean() > 0.1
 
@@ -248,10 +248,10 @@ def test_background_is_inverted_and_foreground_is_the_mixture_minus_it():
     mixture += 0.05 * rng.standard_normal(mixture.shape)
     algo = {"name": "repet", "min_period": 0.2, "max_period": 8.0, "period": None,
             "high_pass_cutoff": 100.0, "flavour": "sisec18"}
-    est = separate.separate(mixture, RATE, algo, STFT_CFG_2018, {"name": "soft"},
+    est = separation.separate(mixture, RATE, algo, STFT_CFG_2018, {"name": "soft"},
                             {"name": "mixture"}).estimates
     spec = STFT_2018.forward(mixture)
-    models = get_algorithm("repet").fn(np.abs(spec), Context(STFT_2018, len(mixture)),
+    models = get_algorithm("repet")(np.abs(spec), Context(STFT_2018, len(mixture)),
                                        min_period=0.2, flavour="sisec18")
     bg_mask = models.background_mask
     bg_mask[:6] = 1

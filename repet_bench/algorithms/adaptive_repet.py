@@ -118,11 +118,11 @@ def adaptive_repet(
     magnitude: np.ndarray,
     ctx: Context,
     *,
-    min_period: float = 1.0,
-    max_period: float = 10.0,
-    segment_length: float = 10.0,
-    segment_step: float = 5.0,
-    filter_order: int = 5,
+    min_period: float,
+    max_period: float,
+    segment_length: float,
+    segment_step: float,
+    filter_order: int,
 ) -> Models:
     """Adaptive REPET with a period per beat-spectrogram window.
 

@@ -51,7 +51,7 @@ def shifted_magnitude(magnitude: np.ndarray) -> np.ndarray:
 
 
 def peak_map(
-    data: np.ndarray, neighborhood_size=(1, 25), peak_method: str = "local_std",
+    data: np.ndarray, neighborhood_size, peak_method: str,
     normalise_eps: float = _EPS,
 ) -> np.ndarray:
     """Peaks of the fftshifted 2DFT magnitude, before symmetrisation.
@@ -175,11 +175,11 @@ def ft2d(
     magnitude: np.ndarray,
     ctx: Context,
     *,
-    peak_method: str | None = None,
-    neighborhood_size=(1, 25),
-    quadrants=(0, 1, 2, 3),
-    nussl_quirks: bool = True,
-    flavour: str = "nussl",
+    peak_method: str | None,
+    neighborhood_size,
+    quadrants,
+    nussl_quirks: bool,
+    flavour: str,
 ) -> Models:
     """2DFT separation, per channel.
 
@@ -230,11 +230,11 @@ def ft2d(
     Examples
     --------
     >>> import numpy as np
-    >>> from repet_bench.algorithms import Context
+    >>> from repet_bench.algorithms import Context, get_algorithm
     >>> from repet_bench.stft import Stft
     >>> v = np.tile(np.random.default_rng(0).random((1025, 20)), (1, 15))[:, :, None]
     >>> ctx = Context(Stft(2048, 1024, "hamming", convention="nussl2018"), 300 * 1024)
-    >>> mask = ft2d(v, ctx, flavour="sisec18").background_mask
+    >>> mask = get_algorithm("ft2d")(v, ctx, flavour="sisec18").background_mask
     >>> sorted(np.unique(mask).tolist())
     [0.0, 1.0]
 

@@ -56,7 +56,7 @@ register("irm", needs_references=True)(oracle)
 
 
 @register("mix", mixture_estimates=True)
-def mix(magnitude: np.ndarray, ctx: Context, *, flavour: str = "nussl") -> Models:
+def mix(magnitude: np.ndarray, ctx: Context, *, flavour: str) -> Models:
     """The mixture as both estimates (SiSEC's MIX anchor).
 
     ``separate`` short-circuits algorithms registered with ``mixture_estimates`` and

@@ -3,7 +3,12 @@
 Every algorithm is a plain function registered by name::
 
     @register("repet")
-    def repet(magnitude, ctx, *, min_period=0.8, ...) -> Models
+    def repet(magnitude, ctx, *, min_period, max_period, ...) -> Models
+
+The parameters have no defaults in the function: they are written once, in
+``conf/algo/<name>.yaml``. Call an algorithm through its :class:`Algorithm`
+(``get_algorithm("repet")(magnitude, ctx, period=2.0)``), which fills in every parameter
+not given from that yaml, as the command line would.
 
 ``magnitude`` is the mixture magnitude ``(freq, frames, channels)`` (float32). It returns
 two non-negative magnitude models of the same shape, background (repeating,
@@ -91,6 +96,20 @@ class Algorithm:
     fn: Callable[..., Models]
     needs_references: bool = False
     mixture_estimates: bool = False
+
+    def __call__(self, magnitude, ctx: "Context", **params) -> Models:
+        """Run with ``params`` over the defaults of ``conf/algo/<name>.yaml``."""
+        from ..config import option  # config imports this package: import at call time
+
+        defaults = option("algo", self.name)
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise TypeError(f"{self.name} has no parameter {', '.join(unknown)}; its "
+                            f"parameters: {', '.join(k for k in defaults if k != 'name')}")
+        merged = {**defaults, **params}
+        # high_pass_cutoff is applied to the masks (separation), not by the algorithm.
+        return self.fn(magnitude, ctx, **{k: v for k, v in merged.items()
+                                          if k not in ("name", "high_pass_cutoff")})
 
 
 ALGORITHMS: dict[str, Algorithm] = {}

@@ -180,10 +180,10 @@ def repet(
     magnitude: np.ndarray,
     ctx: Context,
     *,
-    min_period: float = 0.8,
-    max_period: float = 8.0,
-    period: float | None = None,
-    flavour: str = "nussl",
+    min_period: float,
+    max_period: float,
+    period: float | None,
+    flavour: str,
 ) -> Models:
     """REPET with one repeating period for the whole track.
 
@@ -217,12 +217,13 @@ def repet(
     Examples
     --------
     >>> import numpy as np
-    >>> from repet_bench.algorithms import Context
+    >>> from repet_bench.algorithms import Context, get_algorithm
     >>> from repet_bench.stft import Stft
     >>> v = np.random.default_rng(0).random((1025, 500, 1))  # (freq, frames, mono)
     >>> stft = Stft(2048, 1024, "hamming", convention="nussl2018")
     >>> # 1 s: ceil((44100 + 1) / 1024) = 44 frames, and nussl 0.1.6's segment is one more
-    >>> models = repet(v, Context(stft, 500 * 1024), period=1.0, flavour="sisec18")
+    >>> models = get_algorithm("repet")(v, Context(stft, 500 * 1024), period=1.0,
+    ...                                 flavour="sisec18")
     >>> models.info["period_frames"], models.info["segment_frames"]
     (44, 45)
     """

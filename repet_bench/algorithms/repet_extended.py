@@ -63,10 +63,10 @@ def repet_extended(
     magnitude: np.ndarray,
     ctx: Context,
     *,
-    min_period: float = 1.0,
-    max_period: float = 10.0,
-    segment_length: float = 10.0,
-    segment_step: float = 5.0,
+    min_period: float,
+    max_period: float,
+    segment_length: float,
+    segment_step: float,
 ) -> Models:
     """REPET per overlapping window, models cross-faded.
 

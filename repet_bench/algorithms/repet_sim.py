@@ -319,10 +319,10 @@ def repet_sim(
     magnitude: np.ndarray,
     ctx: Context,
     *,
-    similarity_threshold: float = 0.0,
-    min_distance_between_frames: float = 1.0,
-    max_repeating_frames: int = 100,
-    flavour: str = "nussl",
+    similarity_threshold: float,
+    min_distance_between_frames: float,
+    max_repeating_frames: int,
+    flavour: str,
 ) -> Models:
     """REPET-SIM: each frame modelled by the median of the frames most similar to it.
 
@@ -356,11 +356,11 @@ def repet_sim(
     Examples
     --------
     >>> import numpy as np
-    >>> from repet_bench.algorithms import Context
+    >>> from repet_bench.algorithms import Context, get_algorithm
     >>> from repet_bench.stft import Stft
     >>> v = np.random.default_rng(0).random((1025, 300, 2))
     >>> stft = Stft(2048, 1024, "hamming", convention="nussl2018")
-    >>> models = repet_sim(v, Context(stft, 300 * 1024), flavour="sisec18")
+    >>> models = get_algorithm("repet_sim")(v, Context(stft, 300 * 1024), flavour="sisec18")
     >>> models.background_mask.shape, models.info["frames_without_similar"]
     ((1025, 300, 2), 0)
 

@@ -1,6 +1,8 @@
 """Mixture → estimates: STFT → algorithm → masks → phase.
 
-A plain function of arrays and small configs; knows nothing of files or processes.
+A plain function of arrays and small configs; knows nothing of files or processes. The
+runner calls it with composed configs; notebook users call :func:`repet_bench.separate`,
+which builds those configs from option names.
 """
 
 from __future__ import annotations
@@ -10,20 +12,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import masks, phase
-from .algorithms import Context, get_algorithm
+from .algorithms import FLAVOURS, Context, get_algorithm
+from .config import option
 from .stft import Stft
-
-# Algorithm config keys that are not parameters of the algorithm function.
-_SHARED_ALGO_KEYS = ("name", "high_pass_cutoff")
 
 
 @dataclass
 class Separation:
     """Estimates ``{"vocals", "accompaniment"}`` each ``(samples, channels)``, plus the
-    algorithm's diagnostics (e.g. the period found)."""
+    algorithm's diagnostics (e.g. the period found) and, when asked for, the masks
+    ``{"vocals", "accompaniment"}`` each ``(freq, frames, channels)`` as applied to the
+    mixture STFT (after the high-pass; None for the mixture anchor, which is not masked)."""
 
     estimates: dict
     info: dict = field(default_factory=dict)
+    masks: dict | None = None
 
 
 def _params(cfg: dict, exclude=("name",)) -> dict:
@@ -38,6 +41,7 @@ def separate(
     mask: dict,
     phase_cfg: dict,
     references: dict | None = None,
+    keep_masks: bool = False,
 ) -> Separation:
     """Separate one mixture into vocals (foreground) and accompaniment (background).
 
@@ -47,9 +51,15 @@ def separate(
     rate : int
         Sample rate in Hz.
     algo, stft, mask, phase_cfg : dict
-        The ``algo``, ``stft``, ``mask`` and ``phase`` configs (plain dicts).
+        The ``algo``, ``stft``, ``mask`` and ``phase`` configs (plain dicts). A key left
+        out takes the option's packaged default (``{"name": "repet"}`` is REPET as
+        ``+algo=repet`` runs it, 100 Hz high-pass included); ``stft`` without keys is
+        the default STFT.
     references : dict of str to ndarray (samples, channels), optional
         True sources; only passed on to algorithms that need them (oracles).
+    keep_masks : bool
+        Return the masks too (two spectrogram-sized arrays more held: ~600 MB on a
+        7-minute stereo track).
 
     Notes
     -----
@@ -60,10 +70,14 @@ def separate(
     foreground as the mixture minus it, as nussl 0.1.6a0 did.
     """
     algorithm = get_algorithm(algo["name"])
+    algo = {**option("algo", algo["name"]), **algo}
+    mask = {**option("mask", mask["name"]), **mask}
+    phase_cfg = {**option("phase", phase_cfg["name"]), **phase_cfg}
+    stft = {**option("stft"), **stft}
     if algorithm.mixture_estimates:
         return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
     transform = Stft.from_config(stft, rate)
-    flavour = algo.get("flavour", "nussl")
+    flavour = algo.get("flavour", FLAVOURS[0])
     n_samples = mixture.shape[0]
     ref_mags = None
     if algorithm.needs_references:
@@ -75,8 +89,7 @@ def separate(
         ref_mags = {k: transform.magnitude(v) for k, v in references.items()}
     spec = transform.forward(mixture)
     magnitude = None if algorithm.needs_references else np.abs(spec)
-    models = algorithm.fn(magnitude, Context(transform, n_samples, ref_mags),
-                          **_params(algo, _SHARED_ALGO_KEYS))
+    models = algorithm(magnitude, Context(transform, n_samples, ref_mags), **_params(algo))
     del magnitude, ref_mags
     for model in (models.background, models.foreground, models.background_mask):
         if model is not None and model.shape != spec.shape:
@@ -96,7 +109,9 @@ def separate(
                                                overwrite=True, **_params(mask))
     del models
     masks.high_pass(bg_mask, fg_mask,
-                    masks.high_pass_rows(algo.get("high_pass_cutoff", 0.0), transform, flavour))
+                    masks.high_pass_rows(algo["high_pass_cutoff"], transform, flavour))
+    kept_masks = ({"vocals": fg_mask.copy(), "accompaniment": bg_mask.copy()} if keep_masks
+                  else None)
 
     if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
         # The iSTFT is linear and reconstructs the mixture exactly, and the two masks sum
@@ -111,9 +126,9 @@ def separate(
         del spec
         rest = np.subtract(mixture, estimate, dtype=transform.real_dtype)
         other = "vocals" if inverted == "accompaniment" else "accompaniment"
-        return Separation({inverted: estimate, other: rest}, info)
+        return Separation({inverted: estimate, other: rest}, info, kept_masks)
     vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
                                **_params(phase_cfg))
     accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
                                       n_samples, **_params(phase_cfg))
-    return Separation({"vocals": vocals, "accompaniment": accompaniment}, info)
+    return Separation({"vocals": vocals, "accompaniment": accompaniment}, info, kept_masks)

@@ -42,13 +42,6 @@ class TrackScores:
     error: str | None = None
 
 
-def n_frames(n_samples: int, win: int, hop: int) -> int:
-    """museval's frame count for a signal of ``n_samples`` (its ``Framing.nwin``)."""
-    if win >= n_samples:
-        return 1
-    return (n_samples - win + hop) // hop
-
-
 BACKENDS = ("museval", "fast")
 
 
@@ -111,7 +104,10 @@ def evaluate_track(
                                        stats_path)
     except ValueError as exc:  # a whole reference or estimate is silent: undefined
         error = str(exc)
-        nan = np.full((len(TARGETS), n_frames(len(references[TARGETS[0]]), win_n, hop_n)), np.nan)
+        from .bsseval_fast import frame_bounds  # museval's framing, restated once there
+
+        n_frames = len(frame_bounds(len(references[TARGETS[0]]), win_n, hop_n)[0])
+        nan = np.full((len(TARGETS), n_frames), np.nan)
         sdr = isr = sir = sar = nan
     for i, target in enumerate(TARGETS):
         store.add_target(target, {"SDR": sdr[i].tolist(), "SIR": sir[i].tolist(),
@@ -196,8 +192,13 @@ def write_json(path: Path, scores: TrackScores) -> None:
 
 
 def read_json(path: Path, track: str, subset: str) -> pd.DataFrame:
-    """Tidy rows of one museval JSON: track, subset, target, metric, frame, time, score."""
-    doc = json.loads(Path(path).read_text())
+    """Tidy rows of one museval JSON file: track, subset, target, metric, frame, time, score."""
+    return tidy_rows(Path(path).read_text(), track, subset)
+
+
+def tidy_rows(text: str, track: str, subset: str) -> pd.DataFrame:
+    """Tidy rows of a museval JSON document (:attr:`TrackScores.json`)."""
+    doc = json.loads(text)
     rows = []
     for target in doc["targets"]:
         for frame, entry in enumerate(target["frames"]):
@@ -206,14 +207,3 @@ def read_json(path: Path, track: str, subset: str) -> pd.DataFrame:
                 rows.append((track, subset, target["name"], metric, frame, entry["time"],
                              math.nan if value is None else float(value)))
     return pd.DataFrame(rows, columns=["track", "subset", "target", "metric", "frame", "time", "score"])
-
-
-def summarize(scores: pd.DataFrame) -> pd.DataFrame:
-    """SiSEC aggregation: median over frames (NaN skipped) per track, then over tracks.
-
-    Returns a table indexed by target with one column per metric.
-    """
-    per_track = scores.groupby(["track", "target", "metric"])["score"].median()
-    table = per_track.groupby(["target", "metric"]).median().unstack("metric")
-    present = [m for m in METRICS + SI_METRICS if m in table.columns]
-    return table.reindex(index=list(TARGETS), columns=present)

@@ -1,0 +1,273 @@
+"""Tables and figures → report sections, in markdown and HTML.
+
+A report is a list of :class:`Section` objects (each in both formats), so later work can
+append sections (audio players, track figures). The section builders here take the tables
+of :mod:`results`, :mod:`stats` and :mod:`sisec18` and the figures of :mod:`plots`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from . import plots
+from .data import TARGETS
+from .metrics import METRICS, SI_METRICS
+from .results import Group
+from .sisec18 import REFERENCE_TITLE, Reference, covers_reference, reference_table
+from .stats import ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, SEED
+
+
+def _num(v, digits: int = 2) -> str:
+    return "" if pd.isna(v) else f"{v:.{digits}f}"
+
+
+def _ci(low, high) -> str:
+    return "n/a" if pd.isna(low) else f"[{low:.2f}, {high:.2f}]"
+
+
+def _p(row) -> str:
+    if row["rank"] == 1:
+        return "best"
+    if pd.isna(row["p_vs_best"]):
+        return "n/a"
+    return f"{row['p_vs_best']:.3g}" + (" *" if row["significant"] else "")
+
+
+def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
+    """Formatted leaderboard (strings) with (target, metric) column pairs."""
+    out = {("", "#"): table["rank"].astype(str)} if "rank" in table else {}
+    out[("", "configuration")] = table["config"]
+    if "implementation" in table:
+        out[("", "implementation")] = table["implementation"]
+    undefined = table["n_undefined"] if "n_undefined" in table else pd.Series(0, table.index)
+    out[("", "n")] = [f"{n} ({u} NaN)" if u else str(n)
+                      for n, u in zip(table["n_tracks"].astype(int), undefined.fillna(0).astype(int))]
+    for target in TARGETS:
+        out[(target, "SDR")] = table[f"{target}_SDR"].map(_num)
+        out[(target, "95% CI")] = [_ci(lo, hi) for lo, hi in
+                                   zip(table[f"{target}_SDR_ci_low"], table[f"{target}_SDR_ci_high"])]
+        for metric in METRICS[1:]:
+            out[(target, metric)] = table[f"{target}_{metric}"].map(_num)
+    for target in TARGETS:  # the tutorial's whole-track metrics, in their own columns
+        for metric in SI_METRICS:
+            column = f"{target}_{metric}"
+            if column in table and table[column].notna().any():
+                out[(f"{target} (scale-invariant)", metric)] = table[column].map(_num)
+    if with_tests:
+        out[("vocals SDR vs best", "Δ median")] = [
+            "" if r["rank"] == 1 or pd.isna(r["median_diff"]) else f"{r['median_diff']:+.2f}"
+            for _, r in table.iterrows()]
+        out[("vocals SDR vs best", "p")] = [_p(r) for _, r in table.iterrows()]
+    frame = pd.DataFrame(out)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    flat = frame.copy()
+    if isinstance(flat.columns, pd.MultiIndex):
+        flat.columns = [" ".join(p for p in c if p) for c in flat.columns]
+    # A "|" inside a cell would split a markdown table row.
+    flat = flat.astype(str).apply(lambda col: col.str.replace("|", "\\|"))
+    return flat.to_markdown(index=False, disable_numparse=True)
+
+
+def _html_table(frame: pd.DataFrame, css: str = "table") -> str:
+    return frame.to_html(index=False, escape=True, border=0, classes=css, na_rep="")
+
+
+@dataclass
+class Section:
+    """One block of the report, in both output formats.
+
+    Attributes
+    ----------
+    id : str
+        HTML anchor.
+    title : str
+        Heading text.
+    markdown, html : str
+        The body in each format (HTML already escaped).
+    """
+
+    id: str
+    title: str
+    markdown: str
+    html: str
+
+
+def render_markdown(title: str, sections: Sequence[Section]) -> str:
+    parts = [f"# {title}"]
+    for s in sections:
+        parts += [f"## {s.title}", s.markdown.strip()]
+    return "\n\n".join(parts) + "\n"
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 110em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1em; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
+td:nth-child(2), th:nth-child(2) { text-align: left; }
+thead th { background: #f3f3f3; }
+section { margin-bottom: 2.5em; }
+section.reference { background: #f7f7f7; padding: 0.2em 1em 1em; border-left: 4px solid #aaa; }
+figure { margin: 1em 0; } figure img { max-width: 100%; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def render_html(title: str, sections: Sequence[Section]) -> str:
+    """A standalone page: title, table of contents, one ``<section>`` per Section."""
+    toc = "".join(f'<li><a href="#{html.escape(s.id)}">{html.escape(s.title)}</a></li>'
+                  for s in sections)
+    body = "".join(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>'
+                   f"{s.html}</section>\n" for s in sections)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n"
+            f"<body><h1>{html.escape(title)}</h1><nav><ul>{toc}</ul></nav>\n{body}</body></html>\n")
+
+
+def _figure(path: Path, out_dir: Path, caption: str) -> tuple[str, str]:
+    rel = path.relative_to(out_dir).as_posix()
+    return (f"![{caption}]({rel.replace(' ', '%20')})",
+            f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}">'
+            f"<figcaption class=\"note\">{html.escape(caption)}</figcaption></figure>")
+
+
+METHOD_NOTE = (
+    "Scores: museval BSS Eval v4 on 1 s frames, in dB; median over frames (NaN frames "
+    "skipped) per track, then median over tracks, as SiSEC 2018. Sorted by vocals SDR. "
+    f"95% CI: percentile bootstrap of the median over tracks (9999 resamples, seed {SEED}); "
+    f"n/a below {MIN_CI_TRACKS} tracks. p: two-sided paired Wilcoxon signed-rank test over "
+    "tracks of per-track vocals SDR against the best configuration of the same leaderboard "
+    f"(* p < {ALPHA}, no correction for multiple comparisons); n/a with fewer than "
+    f"{MIN_WILCOXON_PAIRS} tracks that differ. Each leaderboard holds runs on the same "
+    "audio only: same dataset, excerpt and tracks. n: tracks scored; (k NaN): tracks BSS "
+    "Eval leaves undefined (a silent source), left out of the medians. Implementation: whose code made the "
+    "numbers. Only runs made as the SiSEC 2018 entries were (+experiment=sisec18: nussl "
+    "0.1.6a0's flavour and STFT) are compared track by track with the published entries; "
+    "the other rows are different implementations of the same methods.")
+
+
+def _select(spec: str, runs: pd.DataFrame) -> set[str]:
+    """Configurations a --scatter argument names: label, run dir, or hash prefix."""
+    ranked = runs[runs["ranked"]]
+    spec_path = str(Path(spec).resolve()) if spec else ""
+    hit = (ranked["config"] == spec) | (ranked["run"].map(lambda r: Path(r).name) == spec)
+    hit |= ranked["run"] == spec_path
+    if len(spec) >= 4:  # a hash prefix; shorter ones would match by accident
+        hit |= ranked["config_key"].str.startswith(spec) | ranked["config_hash"].str.startswith(spec)
+    return set(ranked.loc[hit, "config"])
+
+
+def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.DataFrame,
+                   runs: pd.DataFrame, reference: Reference | None, out_dir: Path,
+                   scatter: tuple[str, str] | None, figures: list) -> Section:
+    """A leaderboard of one group, its track list and its plots."""
+    shown = display_table(table)
+    run_of = runs[runs["ranked"] & (runs["group"] == group.id)].set_index("config")["run"]
+    names = sorted(group.track_names)
+    md = [f"Tracks ({len(names)}): {', '.join(names)}" if len(names) <= 10
+          else f"{len(names)} tracks (listed in the HTML report).", _markdown(shown)]
+    page = [f'<details><summary>{len(names)} track(s)</summary><p class="note">'
+            f"{html.escape('; '.join(names))}</p></details>", _html_table(shown, "leaderboard")]
+    if covers_reference(group, reference):
+        same = ("These are SiSEC 2018's 50 MUSDB18 test tracks at full length: the "
+                "published entries below are comparable, per track.")
+        md.insert(0, same)
+        page.insert(0, f'<p class="note">{html.escape(same)}</p>')
+    md.append("Runs: " + "; ".join(f"{c} → `{os.path.relpath(run_of[c], out_dir)}`"
+                                   for c in table["config"]))
+    page.append("<p class=\"note\">Runs: " + "; ".join(
+        f"{html.escape(c)} → <code>{html.escape(os.path.relpath(run_of[c], out_dir))}</code>"
+        for c in table["config"]) + "</p>")
+    for path, caption in _group_plots(group, label, table, per_track, runs, reference,
+                                      out_dir, scatter):
+        figures.append(path)
+        fig_md, fig_html = _figure(path, out_dir, caption)
+        md.append(fig_md)
+        page.append(fig_html)
+    return Section(f"group-{label}", f"Leaderboard {label}: {group.describe()}",
+                   "\n\n".join(md), "\n".join(page))
+
+
+def _group_plots(group: Group, label: str, table: pd.DataFrame, per_track: pd.DataFrame,
+                 runs: pd.DataFrame, reference: Reference | None, out_dir: Path,
+                 scatter: tuple[str, str] | None) -> list[tuple[Path, str]]:
+    folder = out_dir / "plots"
+    order = table["config"].tolist()
+    ref = reference.per_track if covers_reference(group, reference) else None
+    made = [(plots.boxplot(per_track, folder / f"{label}_boxplot.png", order, ref),
+             f"Per-track SDR by configuration ({group.describe()})"
+             + ("; grey: published SiSEC 2018 entries" if ref is not None else ""))]
+    meta = runs[runs["ranked"] & (runs["group"] == group.id)].set_index("config")
+    cells = table.set_index("config")[["vocals_SDR"]].join(meta[["variant", "mask", "phase"]])
+    if cells["mask"].nunique() > 1 or cells["phase"].nunique() > 1:
+        made.append((plots.heatmap(cells.reset_index(), folder / f"{label}_heatmap.png"),
+                     "Median vocals SDR over tracks by mask and phase, per algorithm"))
+    pair = None
+    if scatter:
+        a, b = (_select(s, runs) & set(order) for s in scatter)
+        pair = (min(a, key=order.index), min(b, key=order.index)) if a and b else None
+    elif len(order) >= 2:
+        pair = (order[1], order[0])  # the runner-up against the best
+    if pair:
+        made.append((plots.scatter(per_track, *pair, folder / f"{label}_scatter.png"),
+                     f"Per-track SDR: A = {pair[0]}, B = {pair[1]}"))
+    return made
+
+
+def _reference_sections(reference: Reference | None, seed: int) -> tuple[list[Section], pd.DataFrame]:
+    if reference is None:
+        note = ("SiSEC 2018 reference figures not found (results/reference/ beside the "
+                "package); published rows skipped.")
+        return [Section("sisec18", "Published: SiSEC 2018", note,
+                        f'<p class="note">{html.escape(note)}</p>')], pd.DataFrame()
+    table = reference_table(reference, seed)
+    shown = display_table(table, with_tests=False)
+    note = ("Medians from sisec18_summary.csv; CIs bootstrapped from sisec18_pertrack.csv. "
+            "REP1 = REPET, REP2 = REPET-SIM, 2DFT = 2D Fourier transform (nussl 0.1.6a0, "
+            "reproduced by +experiment=sisec18); IBM/IRM = ideal binary/ratio masks "
+            "(1: magnitude, 2: power), MWF = multichannel Wiener filter (sigsep-mus-oracle: "
+            "four-source masks, Hann 2048 / hop 1024; our ibm/irm are two-target masks and "
+            "score higher); MIX = the mixture as every estimate.")
+    body_html = (f'<div class="reference">{_html_table(shown, "reference")}'
+                 f'<p class="note">{html.escape(note)}</p></div>')
+    section = Section("sisec18", REFERENCE_TITLE, _markdown(shown) + "\n\n" + note, body_html)
+    return [section], table
+
+
+def _comparison_section(comparison: pd.DataFrame, labels: dict) -> Section:
+    shown = pd.DataFrame({
+        "leaderboard": comparison["group"].map(labels), "configuration": comparison["config"],
+        "SiSEC entry": comparison["reference"], "target": comparison["target"],
+        "n": comparison["n"], "median Δ SDR (ours − published)": comparison["median_diff"].map(
+            lambda v: "" if pd.isna(v) else f"{v:+.2f}"),
+        "p": [("n/a" if pd.isna(p) else f"{p:.3g}" + (" *" if p < ALPHA else ""))
+              for p in comparison["p"]]})
+    note = ("Paired over the 50 tracks: per-track SDR (median over frames) of the run minus "
+            "the published entry's; two-sided Wilcoxon signed-rank test, * p < 0.05.")
+    return Section("sisec18-paired", "Per-track comparison with SiSEC 2018",
+                   _markdown(shown) + "\n\n" + note,
+                   _html_table(shown) + f'<p class="note">{html.escape(note)}</p>')
+
+
+def _not_ranked_section(runs: pd.DataFrame, out_dir: Path) -> Section:
+    rest = runs[~runs["ranked"]]
+    if rest.empty:
+        text = "Every run dir found was complete and ranked."
+        return Section("not-ranked", "Not ranked", text, f'<p class="note">{text}</p>')
+    shown = pd.DataFrame({
+        "run": rest["run"].map(lambda r: os.path.relpath(r, out_dir)),
+        "status": rest["status"], "configuration": rest["config"],
+        "scored": [f"{s}/{n}" for s, n in zip(rest["n_scored"], rest["n_tracks"])],
+        "why not ranked": rest["reason"]})
+    note = "Runs that are partial, running, interrupted, unreadable or duplicates: listed, not ranked."
+    return Section("not-ranked", "Not ranked", note + "\n\n" + _markdown(shown),
+                   f'<p class="note">{note}</p>' + _html_table(shown))
