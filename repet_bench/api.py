@@ -136,7 +136,7 @@ def evaluate(references: dict, estimates: dict, rate: int = data.RATE,
     -------
     DataFrame
         Tidy rows ``target, metric, frame, time, score`` (dB): SDR/SIR/SAR/ISR per frame,
-        and SI-SDR/SI-SIR/SI-SAR once per track (``frame`` 0). ``attrs["error"]`` says
+        and the song-level nSDR and SI-SDR/SI-SIR/SI-SAR once per track (``frame`` 0). ``attrs["error"]`` says
         why the scores are NaN when a source is silent. :func:`aggregate` medians them.
 
     Examples
@@ -148,7 +148,7 @@ def evaluate(references: dict, estimates: dict, rate: int = data.RATE,
     >>> noisy = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in refs.items()}
     >>> scores = evaluate(refs, noisy, backend="fast")
     >>> sorted(scores["metric"].unique())
-    ['ISR', 'SAR', 'SDR', 'SI-SAR', 'SI-SDR', 'SI-SIR', 'SIR']
+    ['ISR', 'SAR', 'SDR', 'SI-SAR', 'SI-SDR', 'SI-SIR', 'SIR', 'nSDR']
     >>> bool(scores.query("metric == 'SDR'")["score"].between(15, 25).all())
     True
     """
@@ -159,8 +159,8 @@ def evaluate(references: dict, estimates: dict, rate: int = data.RATE,
     track = metrics.evaluate_track("track", references, estimates, int(rate), cfg["win"],
                                      cfg["hop"], cfg["backend"])
     rows = pd.concat([metrics.tidy_rows(track.json, "track", ""),
-                      metrics.si_rows(metrics.scale_invariant(references, estimates),
-                                        "track", "")], ignore_index=True)
+                      metrics.whole_track_rows(metrics.whole_track(references, estimates),
+                                               "track", "")], ignore_index=True)
     rows = rows.drop(columns=["track", "subset"])
     rows.attrs["error"] = track.error
     return rows

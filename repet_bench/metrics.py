@@ -23,6 +23,13 @@ METRICS = ("SDR", "SIR", "SAR", "ISR")
 # Whole-track scale-invariant metrics (Le Roux et al., ICASSP 2019), as nussl's
 # BSSEvalScale computes them in the open-source separation tutorial.
 SI_METRICS = ("SI-SDR", "SI-SIR", "SI-SAR")
+# Song-level SDR: the "SDR" of the Music Demixing challenges (MDX 2021, SDX 2023), demucs'
+# ``new_sdr`` (called nSDR in its papers). One value per track and target.
+SONG_METRICS = ("nSDR",)
+# Every metric with one value per track (stored as frame 0 of the scores table).
+WHOLE_TRACK_METRICS = SONG_METRICS + SI_METRICS
+# demucs' / MDX's regulariser: a silent reference or a perfect estimate stays finite.
+NSDR_DELTA = 1e-7
 
 
 @dataclass
@@ -179,11 +186,46 @@ def scale_invariant(references: dict, estimates: dict) -> dict:
     return out
 
 
-def si_rows(si: dict, track: str, subset: str) -> pd.DataFrame:
-    """Tidy rows of the scale-invariant metrics: one "frame" (0) per track, so the SiSEC
+def song_sdr(references: dict, estimates: dict) -> dict:
+    """Song-level SDR (nSDR) of each target, in dB.
+
+    ``10 log10((Σ s² + δ) / (Σ (s − ŝ)² + δ))`` with sums over every sample and channel of
+    the whole track and δ = 1e-7: the MDX 2021 / SDX 2023 challenges' SDR, demucs'
+    ``new_sdr``. No projection, so no distortion is forgiven (BSS Eval v4's SDR allows a
+    512-tap filter). Estimates are padded/truncated to the reference length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = np.ones((100, 2))
+    >>> round(song_sdr({"vocals": s, "accompaniment": s},
+    ...                {"vocals": 0.9 * s, "accompaniment": s})["vocals"], 3)  # 10 log10(1/0.01)
+    20.0
+    """
+    out = {}
+    for target in TARGETS:
+        ref = np.asarray(references[target], dtype=np.float64)
+        est = np.zeros_like(ref)
+        given = np.asarray(estimates[target], dtype=np.float64)[: len(ref)]
+        est[: len(given)] = given
+        num = np.sum(ref ** 2) + NSDR_DELTA
+        den = np.sum((ref - est) ** 2) + NSDR_DELTA
+        out[target] = float(10 * np.log10(num / den))
+    return out
+
+
+def whole_track(references: dict, estimates: dict) -> dict:
+    """Every whole-track metric (:data:`WHOLE_TRACK_METRICS`): ``{target: {metric: dB}}``."""
+    si = scale_invariant(references, estimates)
+    song = song_sdr(references, estimates)
+    return {target: {"nSDR": song[target], **si[target]} for target in TARGETS}
+
+
+def whole_track_rows(values: dict, track: str, subset: str) -> pd.DataFrame:
+    """Tidy rows of the whole-track metrics: one "frame" (0) per track, so the SiSEC
     aggregation (median over frames, then over tracks) applies unchanged."""
     rows = [(track, subset, target, metric, 0, 0.0, value)
-            for target, values in si.items() for metric, value in values.items()]
+            for target, values in values.items() for metric, value in values.items()]
     return pd.DataFrame(rows, columns=["track", "subset", "target", "metric", "frame", "time", "score"])
 
 

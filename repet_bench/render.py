@@ -54,6 +54,11 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
                                    zip(table[f"{target}_SDR_ci_low"], table[f"{target}_SDR_ci_high"])]
         for metric in METRICS[1:]:
             out[(target, metric)] = table[f"{target}_{metric}"].map(_num)
+    for target in TARGETS:  # song-level SDR: the MDX/SDX challenges' mean, and our median
+        column = f"{target}_nSDR"
+        if column in table and table[column].notna().any():
+            out[(f"{target} song-level nSDR", "median")] = table[column].map(_num)
+            out[(f"{target} song-level nSDR", "mean")] = table[f"{column}_mean"].map(_num)
     for target in TARGETS:  # the tutorial's whole-track metrics, in their own columns
         for metric in SI_METRICS:
             column = f"{target}_{metric}"
@@ -152,7 +157,12 @@ METHOD_NOTE = (
     "Eval leaves undefined (a silent source), left out of the medians. Implementation: whose code made the "
     "numbers. Only runs made as the SiSEC 2018 entries were (+experiment=sisec18: nussl "
     "0.1.6a0's flavour and STFT) are compared track by track with the published entries; "
-    "the other rows are different implementations of the same methods.")
+    "the other rows are different implementations of the same methods. Song-level nSDR: "
+    "10 log10((Σ s² + 1e-7) / (Σ (s − ŝ)² + 1e-7)) over the whole track (all samples and "
+    "channels), the SDR of the MDX 2021 / SDX 2023 challenges (demucs' new_sdr); mean over "
+    "tracks as the challenges report it, beside the median. SiSEC 2018 published no nSDR. "
+    "SI-SDR/SIR/SAR: whole-track scale-invariant metrics (Le Roux et al. 2019), per channel "
+    "then averaged.")
 
 
 def _select(spec: str, runs: pd.DataFrame) -> set[str]:

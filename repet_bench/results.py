@@ -27,13 +27,16 @@ import pandas as pd
 
 from .config import available, config_hash, default_options, option, scored_config
 from .data import TARGETS
-from .metrics import METRICS, SI_METRICS
+from .metrics import METRICS, SONG_METRICS, WHOLE_TRACK_METRICS
 
 # The tidy scores table (scores.parquet): one row per frame × target × metric.
 SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", "track", "subset", "target",
                  "metric", "frame", "time", "score"]
-# The wide columns of an aggregate, "<target>_<metric>" (dB).
-BOARD_COLUMNS = [f"{t}_{m}" for t in TARGETS for m in METRICS + SI_METRICS]
+# The wide columns of an aggregate, "<target>_<metric>" (dB): medians over tracks, and for
+# the song-level SDR also the mean over tracks ("<target>_nSDR_mean"), as the MDX and SDX
+# challenges aggregate it.
+BOARD_COLUMNS = ([f"{t}_{m}" for t in TARGETS for m in METRICS + WHOLE_TRACK_METRICS]
+                 + [f"{t}_{m}_mean" for t in TARGETS for m in SONG_METRICS])
 # Dataset keys that only choose which tracks (the scored track set says that) or where
 # files live; every other dataset key (name, excerpt, generator seed...) changes the audio.
 _TRACK_SELECTION_KEYS = ("root", "subsets", "split", "tracks", "max_tracks")
@@ -298,16 +301,21 @@ def median_over_tracks(per_track: pd.DataFrame, by: Sequence[str] = ("config",))
     Returns
     -------
     DataFrame
-        Indexed by ``by``, one column per :data:`BOARD_COLUMNS` entry (dB), plus
+        Indexed by ``by``, one column per :data:`BOARD_COLUMNS` entry (dB: medians over
+        tracks, and the mean over tracks of the song-level SDR), plus
         ``n_tracks`` (tracks scored) and ``n_undefined`` (tracks whose vocals SDR is NaN:
         a silent source, left out of the medians).
     """
     by = list(by)
     column = per_track["target"] + "_" + per_track["metric"]
-    table = (per_track.assign(column=column)
-             .pivot_table(index=by, columns="column", values="score", aggfunc="median",
-                          dropna=False)
-             .reindex(columns=BOARD_COLUMNS))
+    tidy = per_track.assign(column=column)
+    table = tidy.pivot_table(index=by, columns="column", values="score", aggfunc="median",
+                             dropna=False)
+    song = tidy[tidy["metric"].isin(SONG_METRICS)]
+    if len(song):
+        means = song.pivot_table(index=by, columns="column", values="score", aggfunc="mean")
+        table = table.join(means.add_suffix("_mean"))
+    table = table.reindex(columns=BOARD_COLUMNS)
     table.columns.name = None
     counted = per_track.groupby(by)[["subset", "track"]]
     table["n_tracks"] = counted.apply(lambda t: len(t.drop_duplicates())).reindex(table.index)
@@ -333,7 +341,7 @@ def aggregate(scores: pd.DataFrame) -> pd.DataFrame:
     3.5
     """
     wide = median_over_tracks(per_track_medians(scores).assign(config=""))
-    metrics = [m for m in METRICS + SI_METRICS if m in set(scores["metric"])]
+    metrics = [m for m in METRICS + WHOLE_TRACK_METRICS if m in set(scores["metric"])]
     return pd.DataFrame({m: [wide[f"{t}_{m}"].iloc[0] for t in TARGETS] for m in metrics},
                         index=pd.Index(TARGETS, name="target"))
 

@@ -122,6 +122,11 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
         log.warning("the record of %s in %s is of another configuration; scoring the track "
                     "again", ref.key, _record_path(out_dir, ref))
         return None
+    whole = record.get("whole_track") or {}
+    if any(set(metrics.WHOLE_TRACK_METRICS) - set(whole.get(t, {})) for t in data.TARGETS):
+        log.info("the record of %s predates the song-level SDR; scoring the track again",
+                 ref.key)
+        return None
     path = _museval_path(out_dir, ref)
     if not path.exists():
         return None
@@ -201,7 +206,7 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
         scores = metrics.evaluate_track(ref.name, track.references, result.estimates,
                                          track.rate, job["eval"]["win"], job["eval"]["hop"],
                                          job["eval"]["backend"], _stats_path(ref, job))
-        si = metrics.scale_invariant(track.references, result.estimates)
+        whole = metrics.whole_track(track.references, result.estimates)
         t3 = time.perf_counter()
         if job.get("save_estimates"):
             listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
@@ -215,7 +220,7 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
             separation_seconds=round(t2 - t1, 3),
             evaluation_seconds=round(t3 - t2, 3),
             info=result.info,
-            scale_invariant=si,
+            whole_track=whole,
         )
     except DiskFullError:
         raise  # not the track's fault: stop the run, keep what is finished
@@ -280,8 +285,7 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg:
         rows = _scored_rows(out_dir, r, digest, record)
         if rows is not None:
             frames.append(rows)
-            if record.get("scale_invariant"):
-                frames.append(metrics.si_rows(record["scale_invariant"], r.name, r.subset))
+            frames.append(metrics.whole_track_rows(record["whole_track"], r.name, r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)

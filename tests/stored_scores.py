@@ -1,4 +1,5 @@
-"""Stored per-frame museval scores on the real sample: every number the leaderboard publishes.
+"""Stored per-frame museval scores and whole-track metrics on the real sample: every number
+the leaderboard publishes.
 
 Each configuration a user runs (every algorithm in both flavours, the oracles, the mixture)
 is composed from the shipped Hydra configs exactly as the command line composes it,
@@ -71,6 +72,10 @@ def compute(name: str, track) -> pd.DataFrame:
             for target in json.loads(scores.json)["targets"]
             for frame, entry in enumerate(target["frames"])
             for metric in metrics.METRICS]
+    # The whole-track metrics (song-level nSDR, SI-SDR/SIR/SAR): one value, frame 0.
+    whole = metrics.whole_track(track.references, result.estimates)
+    rows += [(name, target, metric, 0, value) for target, values in whole.items()
+             for metric, value in values.items()]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

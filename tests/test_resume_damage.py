@@ -78,3 +78,17 @@ def test_a_record_of_another_configuration_is_scored_again(tmp_path, reference_r
     assert "of another configuration; scoring the track again" in said and "(3 resumed)" in said
     assert json.loads(record.read_text())["config_hash"] != "another"
     assert_frame_equal(scores(run_dir), scores(reference_run))
+
+
+def test_a_track_scored_before_the_song_level_sdr_is_scored_again(tmp_path, reference_run):  # noqa: F811
+    """Resume never leaves a run with some tracks lacking a metric the others have."""
+    run_dir = copy_of(reference_run, tmp_path)
+    old = sorted((run_dir / "tracks" / "test").glob("*.json"))[0]
+    doc = json.loads(old.read_text())
+    doc["scale_invariant"] = {t: {k: v for k, v in m.items() if k != "nSDR"}
+                              for t, m in doc.pop("whole_track").items()}
+    old.write_text(json.dumps(doc))
+    code, said = rerun(run_dir)
+    assert code == 0, said
+    assert "nSDR" in json.loads(old.read_text())["whole_track"]["vocals"]
+    assert_frame_equal(scores(run_dir), scores(reference_run))
