@@ -34,8 +34,7 @@ def _node(group: str, spec, overrides: dict | None = None) -> dict:
     """A group's config from an option name, a dict (``name`` picks the option, other keys
     override it) or None (the default option), with ``overrides`` on top."""
     spec = {} if spec is None else {"name": spec} if isinstance(spec, str) else dict(spec)
-    keyed = group in ("algo", "mask", "phase")  # groups whose values carry their name
-    named = spec.get("name") if keyed else spec.pop("name", None)
+    named = spec.pop("name", None)  # the option (ibm: the oracle's values, named "oracle")
     base = option(group, named)
     values = {**spec, **(overrides or {})}
     unknown = sorted(set(values) - set(base))
@@ -59,8 +58,8 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
         Sample rate in Hz.
     algo, mask, phase : str or dict
         An option of ``conf/algo``, ``conf/mask``, ``conf/phase`` (``"repet"``,
-        ``"repet_sim"``, ``"ft2d"``, ``"adaptive_repet"``, ``"repet_extended"``, the
-        oracles ``"ibm"``/``"irm"`` and ``"mix"``; ``"soft"``, ``"binary"``, ``"wiener"``,
+        ``"repet_sim"``, ``"ft2d"``, ``"adaptive_repet"``, ``"repet_extended"``,
+        ``"oracle"`` (true sources; ``"ibm"``/``"irm"`` choose its mask) and ``"mix"``; ``"soft"``, ``"binary"``, ``"wiener"``,
         ``"mwf"``; ``"mixture"``, ``"none"``, ``"griffin_lim"``), or a dict such as a
         run's ``config["algo"]`` (its ``name`` picks the option, the rest overrides it).
         ``mask`` and ``phase`` default to the command line's choice: the soft mask and the
@@ -105,8 +104,9 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
     if audio.ndim != 2 or audio.shape[0] < audio.shape[1]:
         raise ValueError(f"audio has shape {audio.shape}; pass (samples, channels), e.g. "
                          "audio.T for a (channels, samples) array")
+    asked = algo if isinstance(algo, str) else algo.get("name")  # ibm: the oracle + binary
     algo = _node("algo", algo, params)
-    chosen = {**default_options(), **selected_options("algo", algo["name"])}
+    chosen = {**default_options(), **selected_options("algo", asked)}
     config = {"algo": algo, "stft": _node("stft", stft),
               "mask": _node("mask", chosen["mask"] if mask is None else mask),
               "phase": _node("phase", chosen["phase"] if phase is None else phase)}

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import importlib.resources
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -104,19 +105,20 @@ class AdaptiveRepetConfig(RepetExtendedConfig):
 
 
 @dataclass
-class IbmConfig(AlgoConfig):
-    name: str = "ibm"
-
-
-@dataclass
-class IrmConfig(AlgoConfig):
-    name: str = "irm"
+class OracleConfig(AlgoConfig):
+    name: str = "oracle"
 
 
 @dataclass
 class MixConfig(AlgoConfig):
     name: str = "mix"
     flavour: str = MISSING
+
+
+@dataclass
+class EstimatesConfig(AlgoConfig):
+    name: str = "estimates"
+    root: str = MISSING
 
 
 @dataclass
@@ -302,6 +304,21 @@ def selected_options(group: str, name: str) -> dict:
     return json.loads(_option(group, name)[1])
 
 
+def path_safe(name: str) -> str:
+    """A run dir name from Hydra's ``override_dirname``: a value holding a path
+    (``algo.root=/data/umx``) would otherwise nest folders.
+
+    >>> path_safe("+algo=estimates,algo.root=/data/umx")
+    '+algo=estimates,algo.root=_data_umx'
+    """
+    return name.replace("/", "_")
+
+
+# At import: conf/config.yaml's run dirs use it, in every process that composes them
+# (the command line, and the jobs a launcher such as submitit starts).
+OmegaConf.register_new_resolver("path_safe", path_safe, replace=True)
+
+
 def register_configs() -> None:
     """Store the schemas in Hydra's ConfigStore (idempotent)."""
     cs = ConfigStore.instance()
@@ -315,9 +332,9 @@ def register_configs() -> None:
     cs.store(group="algo", name="base_ft2d", node=Ft2dConfig)
     cs.store(group="algo", name="base_adaptive_repet", node=AdaptiveRepetConfig)
     cs.store(group="algo", name="base_repet_extended", node=RepetExtendedConfig)
-    cs.store(group="algo", name="base_ibm", node=IbmConfig)
-    cs.store(group="algo", name="base_irm", node=IrmConfig)
+    cs.store(group="algo", name="base_oracle", node=OracleConfig)
     cs.store(group="algo", name="base_mix", node=MixConfig)
+    cs.store(group="algo", name="base_estimates", node=EstimatesConfig)
     cs.store(group="mask", name="base_mask", node=MaskConfig)
     cs.store(group="mask", name="base_binary", node=BinaryMaskConfig)
     cs.store(group="mask", name="base_wiener", node=WienerMaskConfig)
@@ -354,6 +371,8 @@ RULES = [
     ("algo.min_period", _positive, "a positive number of seconds"),
     ("algo.max_period", _positive, "a positive number of seconds, at least algo.min_period"),
     ("algo.period", lambda v: v is None or v > 0, "null or a positive number of seconds"),
+    ("algo.root", lambda v: v != "???" and Path(str(v)).expanduser().is_dir(),
+     "an existing folder of estimates, <root>/<subset>/<track>/vocals.wav and accompaniment.wav"),
     ("algo.high_pass_cutoff", lambda v: v >= 0, "0 (off) or a frequency in Hz"),
     ("algo.similarity_threshold", lambda v: 0 <= v <= 1, "a similarity in [0, 1]"),
     ("algo.min_distance_between_frames", lambda v: v >= 0, "0 or more seconds"),

@@ -252,9 +252,23 @@ def _check_alike(ref: TrackRef, names: list[str], values: list[int], what: str,
                        f"({values[0]} {what}); {fix}")
 
 
-def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
+def read_wav(path: Path, offset: float, duration: float | None,
+             fix: str) -> tuple[np.ndarray, int]:
+    """An excerpt of a wav file, ``(samples, channels)`` float64 and its rate; a file that
+    cannot be read is a :class:`DatasetError` naming it and ``fix``."""
     import soundfile as sf
 
+    try:
+        info = sf.info(path)
+        start = int(round(offset * info.samplerate))
+        frames = -1 if duration is None else int(round(duration * info.samplerate))
+        data, rate = sf.read(path, start=start, frames=frames, always_2d=True)
+    except Exception as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc}); the file is corrupt, {fix}") from None
+    return data, int(rate)
+
+
+def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
     setup = musdb_setup()
     files = {"mixture": setup["mixture"], **setup["sources"]}
     order = sorted(files, key=lambda k: setup["stem_ids"][k])  # mixture, drums, bass, other, vocals
@@ -264,14 +278,7 @@ def _read_wavs(ref: TrackRef) -> tuple[np.ndarray, int]:
         if not path.exists():
             raise DatasetError(f"{path} is missing: a MUSDB18-HQ track folder holds "
                                f"{', '.join(files.values())}")
-        try:
-            info = sf.info(path)
-            start = int(round(ref.offset * info.samplerate))
-            frames = -1 if ref.duration is None else int(round(ref.duration * info.samplerate))
-            data, rate = sf.read(path, start=start, frames=frames, always_2d=True)
-        except Exception as exc:
-            raise DatasetError(f"{path}: cannot be read ({exc}); the file is corrupt, "
-                               "re-download it") from None
+        data, rate = read_wav(path, ref.offset, ref.duration, "re-download it")
         audio.append(data)
         rates.add(rate)
     names = [files[key] for key in order]

@@ -1,4 +1,5 @@
-"""Report figures: SiSEC-style boxplots, mask × phase heatmaps, per-track scatters.
+"""Report figures: SiSEC-style boxplots, mask × phase heatmaps, per-track scatters,
+post-hoc p-value maps and framewise SDR over time.
 
 Every function takes tidy per-track scores (one row per configuration × track × target ×
 metric: columns ``config, subset, track, target, metric, score``, the score being the
@@ -141,25 +142,64 @@ def heatmap(cells: pd.DataFrame, path: Path, value: str = "vocals_SDR",
     masks = sorted(cells["mask"].unique())
     phases = sorted(cells["phase"].unique())
     variants = list(dict.fromkeys(cells["variant"]))
-    lo, hi = cells[value].min(), cells[value].max()
-    fig = _figure(1.5 + 1.6 * len(phases) * len(variants) + 1, 1.6 + 0.6 * len(masks))
-    axes = fig.subplots(1, len(variants), squeeze=False)[0]
+    # Panels in rows of at most three, each with its own colour scale: one scale for all
+    # would be set by the oracles (up to ~9 dB above the blind methods) and leave every
+    # cell of a blind method the same colour.
+    n_cols = min(3, len(variants))
+    n_rows = -(-len(variants) // n_cols)
+    fig = _figure(0.8 + (1.5 * len(phases) + 1.4) * n_cols, 0.6 + (1.0 + 0.55 * len(masks)) * n_rows)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    for ax in axes[len(variants):]:
+        ax.set_axis_off()
     for ax, variant in zip(axes, variants):
         grid = (cells[cells["variant"] == variant]
                 .pivot_table(index="mask", columns="phase", values=value, aggfunc="first")
-                .reindex(index=masks, columns=phases))
-        image = ax.imshow(grid.to_numpy(float), cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
-        for (i, j), v in np.ndenumerate(grid.to_numpy(float)):
+                .reindex(index=masks, columns=phases)).to_numpy(float)
+        lo, hi = (np.nanmin(grid), np.nanmax(grid)) if np.isfinite(grid).any() else (0.0, 0.0)
+        image = ax.imshow(grid, cmap="viridis", vmin=lo, vmax=hi if hi > lo else lo + 1e-9,
+                          aspect="auto")
+        for (i, j), v in np.ndenumerate(grid):
             ax.text(j, i, "—" if np.isnan(v) else f"{v:.2f}", ha="center", va="center",
+                    fontsize="large", fontweight="bold" if v == hi else "normal",
                     color="white" if np.isnan(v) or v < (lo + hi) / 2 else "black")
         ax.set_xticks(range(len(phases)), [_wrap(p, 16) for p in phases])
         ax.set_yticks(range(len(masks)), [_wrap(m, 20) for m in masks])
         ax.set_xlabel("phase")
         ax.set_ylabel("mask")
-        ax.set_title(_wrap(variant, 30), fontsize="medium")
-    fig.colorbar(image, ax=axes.tolist(), label=f"{value.replace('_', ' ')} (dB)")
-    if title:
-        fig.suptitle(title)
+        ax.set_title(_wrap(variant, 34), fontsize="medium")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="dB")
+    fig.suptitle(title or f"{value.replace('_', ' ')} (median over tracks, dB); "
+                 "each panel on its own scale, best cell in bold")
+    return _save(fig, path)
+
+
+def pvalue_heatmap(pvalues: pd.DataFrame, path: Path, title: str | None = None) -> Path:
+    """Conover-Iman post-hoc p-values between configurations (best mean rank first).
+
+    Cells are coloured by significance level (p < 0.001, < 0.01, < 0.05, not
+    significant), as scikit-posthocs' sign plot, and carry the p-value.
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    labels = [_wrap(c, 34) for c in pvalues.index]
+    k = len(labels)
+    values = pvalues.to_numpy(float).copy()
+    np.fill_diagonal(values, np.nan)
+    cmap = ListedColormap(["#1a9850", "#91cf60", "#d9ef8b", "#eeeeee"])
+    norm = BoundaryNorm([0, 0.001, 0.01, 0.05, 1.0], cmap.N)
+    fig = _figure(2.5 + 0.75 * k + 1.5, 1.5 + 0.55 * k)
+    ax = fig.subplots()
+    image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto")
+    if k <= 16:
+        for (i, j), v in np.ndenumerate(values):
+            if not np.isnan(v):
+                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize="small")
+    ax.set_xticks(range(k), [str(i + 1) for i in range(k)])
+    ax.set_yticks(range(k), [f"{i + 1}. {label}" for i, label in enumerate(labels)])
+    ax.set_xlabel("configuration (number as on the left)")
+    bar = fig.colorbar(image, ax=ax, ticks=[0.0005, 0.005, 0.03, 0.5], shrink=0.8)
+    bar.ax.set_yticklabels(["p < 0.001", "p < 0.01", "p < 0.05", "n.s."])
+    ax.set_title(title or "Conover-Iman post-hoc p-values (Holm-adjusted)", fontsize="medium")
     return _save(fig, path)
 
 
@@ -205,6 +245,20 @@ def scatter(per_track: pd.DataFrame, config_a: str, config_b: str, path: Path,
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
+    return _save(fig, path)
+
+
+def framewise(frames: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """A score over time, one line per configuration (``frames``: ``config, time, score``;
+    NaN frames, e.g. silent vocals, are gaps)."""
+    fig = _figure(11, 3.8)
+    ax = fig.subplots()
+    for config, rows in frames.groupby("config", sort=False):
+        rows = rows.sort_values("time")
+        ax.plot(rows["time"], rows["score"], lw=1.2, marker=".", label=_wrap(config, 50))
+    ax.set(xlabel="time (s)", ylabel="SDR (dB)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _save(fig, path)
 
 

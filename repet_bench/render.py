@@ -20,7 +20,8 @@ from .data import TARGETS
 from .metrics import METRICS, SI_METRICS
 from .results import Group
 from .sisec18 import REFERENCE_TITLE, Reference, covers_reference, reference_table
-from .stats import ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, SEED
+from .stats import (ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, P_ADJUST, SEED, friedman,
+                    track_scores)
 
 
 def _num(v, digits: int = 2) -> str:
@@ -192,17 +193,21 @@ def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.
                 "published entries below are comparable, per track.")
         md.insert(0, same)
         page.insert(0, f'<p class="note">{html.escape(same)}</p>')
-    md.append("Runs: " + "; ".join(f"{c} → `{os.path.relpath(run_of[c], out_dir)}`"
-                                   for c in table["config"]))
-    page.append("<p class=\"note\">Runs: " + "; ".join(
-        f"{html.escape(c)} → <code>{html.escape(os.path.relpath(run_of[c], out_dir))}</code>"
-        for c in table["config"]) + "</p>")
+    run_list = pd.DataFrame({"configuration": table["config"],
+                             "run dir": [os.path.relpath(run_of[c], out_dir)
+                                         for c in table["config"]]})
+    md.append(f"Runs ({len(run_list)}):\n\n" + _markdown(run_list))
+    page.append(f"<details><summary>Runs ({len(run_list)})</summary>"
+                f"{_html_table(run_list, 'runs')}</details>")
     for path, caption in _group_plots(group, label, table, per_track, runs, reference,
                                       out_dir, scatter):
         figures.append(path)
         fig_md, fig_html = _figure(path, out_dir, caption)
         md.append(fig_md)
         page.append(fig_html)
+    friedman_md, friedman_html = _friedman_block(per_track, label, out_dir, figures)
+    md.append(friedman_md)
+    page.append(friedman_html)
     return Section(f"group-{label}", f"Leaderboard {label}: {group.describe()}",
                    "\n\n".join(md), "\n".join(page))
 
@@ -217,7 +222,8 @@ def _group_plots(group: Group, label: str, table: pd.DataFrame, per_track: pd.Da
              f"Per-track SDR by configuration ({group.describe()})"
              + ("; grey: published SiSEC 2018 entries" if ref is not None else ""))]
     meta = runs[runs["ranked"] & (runs["group"] == group.id)].set_index("config")
-    cells = table.set_index("config")[["vocals_SDR"]].join(meta[["variant", "mask", "phase"]])
+    cells = (table.set_index("config")[["vocals_SDR"]].join(meta[["variant", "mask", "phase"]])
+             .dropna(subset=["mask", "phase"]))  # entries (museval JSON) have neither
     if cells["mask"].nunique() > 1 or cells["phase"].nunique() > 1:
         made.append((plots.heatmap(cells.reset_index(), folder / f"{label}_heatmap.png"),
                      "Median vocals SDR over tracks by mask and phase, per algorithm"))
@@ -225,12 +231,44 @@ def _group_plots(group: Group, label: str, table: pd.DataFrame, per_track: pd.Da
     if scatter:
         a, b = (_select(s, runs) & set(order) for s in scatter)
         pair = (min(a, key=order.index), min(b, key=order.index)) if a and b else None
-    elif len(order) >= 2:
-        pair = (order[1], order[0])  # the runner-up against the best
+    else:  # the best against the next configuration whose per-track scores differ
+        best = track_scores(per_track, order[0], "vocals") if order else None
+        other = next((c for c in order[1:]
+                      if not track_scores(per_track, c, "vocals").equals(best)), None)
+        pair = (other, order[0]) if other else None
     if pair:
         made.append((plots.scatter(per_track, *pair, folder / f"{label}_scatter.png"),
                      f"Per-track SDR: A = {pair[0]}, B = {pair[1]}"))
     return made
+
+
+def _friedman_block(per_track: pd.DataFrame, label: str, out_dir: Path,
+                    figures: list) -> tuple[str, str]:
+    """Friedman test and Conover-Iman post-hoc over the group's configurations (vocals
+    SDR, tracks as blocks): a sentence, a "significantly better than" table and the
+    p-value map; below the minimum sample sizes, the sentence says why there is none."""
+    result = friedman(per_track)
+    head = "Ranking test (vocals SDR, tracks as blocks, as SiSEC 2018)"
+    if result.reason:
+        text = f"{head}: not run: {result.reason}."
+        return text, f'<h3>{html.escape(head)}</h3><p class="note">{html.escape(text)}</p>'
+    verdict = ("the configurations differ" if result.p < ALPHA else
+               "no difference detected, so no pair is called different")
+    text = (f"{head}: Friedman χ² = {result.statistic:.2f}, p = {result.p:.3g} over "
+            f"{result.n_tracks} tracks and {result.n_configs} configurations: {verdict}. "
+            f"Post-hoc: Conover-Iman, {P_ADJUST}-adjusted, α = {ALPHA}.")
+    beats = result.better_than()
+    shown = pd.DataFrame({
+        "configuration": result.mean_ranks.index,
+        "mean rank": result.mean_ranks.map(lambda v: f"{v:.2f}").to_numpy(),
+        "significantly better than": [
+            "; ".join(beats[c]) if beats[c] else "—" for c in result.mean_ranks.index]})
+    path = plots.pvalue_heatmap(result.pvalues, out_dir / "plots" / f"{label}_posthoc.png")
+    figures.append(path)
+    fig_md, fig_html = _figure(path, out_dir, "Conover-Iman post-hoc p-values (vocals SDR)")
+    return ("\n\n".join([text, _markdown(shown), fig_md]),
+            f'<h3>{html.escape(head)}</h3><p class="note">{html.escape(text)}</p>'
+            f"{_html_table(shown)}{fig_html}")
 
 
 def _reference_sections(reference: Reference | None, seed: int) -> tuple[list[Section], pd.DataFrame]:
@@ -245,7 +283,7 @@ def _reference_sections(reference: Reference | None, seed: int) -> tuple[list[Se
             "REP1 = REPET, REP2 = REPET-SIM, 2DFT = 2D Fourier transform (nussl 0.1.6a0, "
             "reproduced by +experiment=sisec18); IBM/IRM = ideal binary/ratio masks "
             "(1: magnitude, 2: power), MWF = multichannel Wiener filter (sigsep-mus-oracle: "
-            "four-source masks, Hann 2048 / hop 1024; our ibm/irm are two-target masks and "
+            "four-source masks, Hann 2048 / hop 1024; our oracle masks are two-target masks and "
             "score higher); MIX = the mixture as every estimate.")
     body_html = (f'<div class="reference">{_html_table(shown, "reference")}'
                  f'<p class="note">{html.escape(note)}</p></div>')

@@ -83,9 +83,9 @@ class Report:
         for gid, rows in board.groupby("group", sort=False):
             lines.append(f"[{gid}] {rows['dataset'].iloc[0]}")
             for _, r in rows.iterrows():
+                versus = "(best)" if r["rank"] == 1 else f"p vs best {_p(r)}"
                 lines.append(f"  {int(r['rank']):>2}. {r['config']:<45} vocals SDR {_num(r['vocals_SDR']):>6}"
-                             f"  accompaniment SDR {_num(r['accompaniment_SDR']):>6}  "
-                             f"p vs best {_p(r)}")
+                             f"  accompaniment SDR {_num(r['accompaniment_SDR']):>6}  {versus}")
         for _, r in self.runs[~self.runs["ranked"]].iterrows():
             lines.append(f"not ranked: {r['run']} ({r['status']}: {r['reason']})")
         lines += self.notes
@@ -97,7 +97,8 @@ class Report:
 def build_report(paths: Sequence[Path], out: Path | None = None,
                  scatter: tuple[str, str] | None = None, reference_dir: Path | None = None,
                  extra_sections: Sequence[Section] = (), seed: int = stats.SEED,
-                 write: bool = True, listen_tracks: Sequence[str] | None = None) -> Report:
+                 write: bool = True, listen_tracks: Sequence[str] | None = None,
+                 analyse: Sequence[str] = (), entries: dict | None = None) -> Report:
     """Find the runs under ``paths``, rank them and write the report.
 
     Parameters
@@ -116,6 +117,11 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     listen_tracks : sequence of str, optional
         Tracks to show audio players for, from runs run with ``save_estimates=true``
         (default: the first two tracks with estimates).
+    entries : dict of str to Path, optional
+        Name → folder of museval JSON files (another method's published results, e.g. a
+        SiSEC 2018 submission's ``test/``), ranked with the runs on the same tracks.
+    analyse : sequence of str
+        Tracks to draw a track analysis (beat spectrum, models) and framewise SDR for.
     write : bool
         Write the files (False: only compute).
 
@@ -137,6 +143,11 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         raise FileNotFoundError(f"no run dir (folder with a run.json) under {', '.join(map(str, paths))}")
     runs_table, per_track, groups = results.collect(runs)
     _whose_code(runs_table, runs)
+    if entries:
+        runs_table, per_track = results.add_entries(runs_table, per_track, groups, entries)
+        published = runs_table["algo_name"] == results.ENTRY
+        runs_table.loc[published, "implementation"] = (
+            "museval JSON: " + runs_table.loc[published, "run"])
     if scatter:
         for spec in scatter:
             if not _select(spec, runs_table):
@@ -177,6 +188,10 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     players = listen.section_html(runs_table, out_dir, listen_tracks)
     if players:
         sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
+    if analyse:
+        analysed, analysis_figures = track_sections(runs, runs_table, analyse, out_dir)
+        sections += analysed
+        figures += analysis_figures
     sections += list(extra_sections)
     board = _csv_table(boards, ref_table, runs_table)
     report = Report(out_dir, runs_table, per_track, groups, board, comparison, sections,
@@ -214,10 +229,12 @@ def _csv_table(boards: list[pd.DataFrame], ref_table: pd.DataFrame,
     return table.astype({"rank": "Int64", "n_tracks": "Int64", "n_paired": "Int64"})
 
 
-def track_sections(runs: Sequence[results.Run], tracks: Sequence[str], out_dir: Path) -> list[Section]:
+def track_sections(runs: Sequence[results.Run], runs_table: pd.DataFrame,
+                   tracks: Sequence[str], out_dir: Path) -> tuple[list[Section], list[Path]]:
     """A "Track analysis" section per named track: REPET's beat spectrum, the period it
-    picks and the three spectrograms, with the STFT/REPET settings of the first run that
-    scored the track (its dataset config locates the audio).
+    picks and the three spectrograms (with the STFT/REPET settings of the first run that
+    scored the track; its dataset config locates the audio), and the framewise vocals SDR
+    over time of every ranked configuration that scored it.
 
     Raises
     ------
@@ -226,25 +243,55 @@ def track_sections(runs: Sequence[results.Run], tracks: Sequence[str], out_dir: 
     """
     from . import api, data
 
-    sections = []
+    sections, figures = [], []
     for name in tracks:
         run = next((r for r in runs if r.config and any(k.split("/", 1)[-1] == name
                                                          for k in r.tracks)), None)
         if run is None:
             raise ValueError(f"--analyse {name!r}: no run scored a track of that name")
         dataset = run.config["dataset"]
-        refs = data.list_tracks(OmegaConf.create(dataset), Path(run.config["paths"]["cache"]).expanduser())
-        track = data.load_track(next(r for r in refs if r.name == name))
+        cache = Path(run.config["paths"]["cache"]).expanduser()
+        track = data.load_track(next(r for r in data.list_tracks(OmegaConf.create(dataset), cache)
+                                     if r.name == name))
         # REPET as the run ran it, or at its defaults when the run was another algorithm.
         algo = run.config["algo"] if run.config["algo"]["name"] == "repet" else "repet"
         separation = api.separate(track.mixture, track.rate, algo, stft=run.config["stft"],
                                   masks=True)
-        png = plots.track_analysis(track.mixture, track.rate, separation,
-                                   out_dir / "plots" / f"track-{safe_filename(name)}.png",
-                                   name, run.config["stft"])
-        md, body = _figure(png, out_dir, f"{name}: beat spectrum and REPET models")
-        sections.append(Section(f"track-{len(sections)}", f"Track analysis: {name}", md, body))
-    return sections
+        stem = f"track-{safe_filename(name)}"
+        figures.append(plots.track_analysis(track.mixture, track.rate, separation,
+                                            out_dir / "plots" / f"{stem}.png", name,
+                                            run.config["stft"]))
+        parts = [_figure(figures[-1], out_dir, f"{name}: beat spectrum and REPET models")]
+        frames = _frames_of(runs_table, name)
+        if len(frames):
+            figures.append(plots.framewise(frames, out_dir / "plots" / f"{stem}-frames.png",
+                                           f"{name}: vocals SDR per 1 s frame"))
+            parts.append(_figure(figures[-1], out_dir, f"{name}: framewise vocals SDR"))
+        sections.append(Section(f"track-{len(sections)}", f"Track analysis: {name}",
+                                "\n\n".join(m for m, _ in parts), "".join(h for _, h in parts)))
+    return sections, figures
+
+
+def _frames_of(runs_table: pd.DataFrame, track: str) -> pd.DataFrame:
+    """Framewise vocals SDR of ``track`` from every ranked run: ``config, time, score``."""
+    ranked = runs_table[runs_table["ranked"]] if len(runs_table) else runs_table
+    ranked = ranked[ranked["algo_name"] != results.ENTRY]  # published JSON: no frames here
+    parts = []
+    for row in ranked.itertuples():
+        scores = pd.read_parquet(Path(row.run) / "scores.parquet",
+                                 filters=[("track", "==", track), ("target", "==", "vocals"),
+                                          ("metric", "==", "SDR")])
+        parts.append(scores.assign(config=row.config)[["config", "time", "score"]])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _entry(spec: str) -> tuple[str, Path]:
+    name, sep, folder = spec.partition("=")
+    if not sep or not name or not folder:
+        raise ValueError(f"--entry {spec!r}: use NAME=DIR, e.g. --entry UMX=submissions/UMX/test")
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"--entry {spec!r}: {folder} is not a folder")
+    return name, Path(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -262,15 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="folder of the SiSEC 2018 CSVs (default: results/reference/)")
     parser.add_argument("--listen", nargs="+", metavar="TRACK",
                         help="tracks to embed audio players for (runs with save_estimates=true)")
+    parser.add_argument("--entry", action="append", default=[], metavar="NAME=DIR",
+                        help="another method's museval JSON files (one per track, e.g. a "
+                             "SiSEC 2018 submission's test/ folder), ranked with the runs "
+                             "that scored the same tracks; repeatable")
     parser.add_argument("--analyse", nargs="+", metavar="TRACK", default=(),
                         help="tracks to plot the beat spectrum, period and spectrograms of "
                              "(read from the dataset of the first run that scored them)")
     args = parser.parse_args(argv)
     try:
-        out_dir = args.out if args.out is not None else args.dirs[0] / "report"
-        extra = track_sections(results.find_runs(args.dirs), args.analyse, out_dir)
+        entries = dict(_entry(spec) for spec in args.entry)
         report = build_report(args.dirs, args.out, args.scatter, args.reference,
-                              extra_sections=extra, listen_tracks=args.listen)
+                              listen_tracks=args.listen, analyse=args.analyse, entries=entries)
     except (FileNotFoundError, ValueError) as exc:
         print(f"repet_bench.report: {exc}", file=sys.stderr)
         return 2

@@ -39,6 +39,7 @@ IMPLEMENTATIONS = {
     "oracle": "two-target oracle on the run's STFT (not sigsep-mus-oracle)",
     "rafii": "Rafii's REPET reference code (no SiSEC 2018 entry)",
     "mix": "the mixture",
+    "estimates": "precomputed estimates (algo.root)",
 }
 
 
@@ -52,9 +53,9 @@ def implementation(config: dict) -> str:
     """Whose code a run's numbers come from, as the leaderboard shows it (IMPLEMENTATIONS)."""
     algo = config["algo"]
     name = algo["name"]
-    if name == "mix":
-        return IMPLEMENTATIONS["mix"]
-    if name in ("ibm", "irm"):
+    if name in ("mix", "estimates"):
+        return IMPLEMENTATIONS[name]
+    if name == "oracle":
         return IMPLEMENTATIONS["oracle"]
     if name in ("adaptive_repet", "repet_extended"):
         return IMPLEMENTATIONS["rafii"]

@@ -20,7 +20,7 @@ from repet_bench.algorithms.ft2d import peak_map, shifted_magnitude, symmetric_w
 from repet_bench.algorithms.repet import beat_spectrum_of
 from repet_bench.algorithms.repet_extended import crossfade_weights, segments
 from repet_bench.algorithms.repet_sim import similar_frames, similarity_model, zeroed_reach
-from repet_bench.config import register_configs, validate
+from repet_bench.config import available, register_configs, validate
 from repet_bench.stft import Stft
 from repet_bench.config import option
 
@@ -56,7 +56,8 @@ def configs() -> dict:
     register_configs()
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
         return {name: OmegaConf.to_container(compose("config", overrides=[f"+algo={name}"]).algo,
-                                             resolve=True) for name in ALGORITHMS}
+                                             resolve=True)
+                for name in available("algo") if name != "estimates"}
 
 
 def vocals_sdr(track, estimates, stats_dir) -> float:

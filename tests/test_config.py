@@ -31,13 +31,18 @@ def test_defaults_compose_without_an_algorithm():
 def test_every_option_of_every_group_composes_and_validates(group):
     options = available(group)
     assert options, group
+    # The options that stand for another (ibm, irm: the oracle with a mask) and those that
+    # need a value from the user (estimates: algo.root).
+    aliases = {"ibm": "oracle", "irm": "oracle"}
+    required = {"estimates": ["algo.root=."]}
     for option in options:
         prefix = "+" if group == "algo" else ""
         cfg = compose("config", overrides=[f"{prefix}{group}={option}", "+algo=repet"]
-                      if group != "algo" else [f"+algo={option}"])
+                      if group != "algo" else [f"+algo={option}", *required.get(option, [])])
         node = cfg[group]
         if "name" in node:
-            assert node.name == option or group == "stft" or group == "eval", (group, option)
+            assert (node.name == aliases.get(option, option) or group in ("stft", "eval")), \
+                (group, option)
         validate(OmegaConf.to_container(cfg, resolve=True))
 
 

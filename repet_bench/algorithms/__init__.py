@@ -7,6 +7,6 @@ from . import repet_sim  # noqa: F401  (registers "repet_sim")
 from . import ft2d  # noqa: F401  (registers "ft2d")
 from . import adaptive_repet  # noqa: F401  (registers "adaptive_repet")
 from . import repet_extended  # noqa: F401  (registers "repet_extended")
-from . import oracles  # noqa: F401  (registers "ibm", "irm", "mix")
+from . import oracles  # noqa: F401  (registers "oracle", "mix")
 
 __all__ = ["FLAVOURS", "ALGORITHMS", "Algorithm", "Context", "Models", "get_algorithm", "register"]

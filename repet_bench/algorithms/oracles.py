@@ -1,6 +1,6 @@
 """Oracle bounds and the lower anchor: the SiSEC 2018 IBM / IRM and MIX entries.
 
-The ideal masks need the true sources: ``ibm`` and ``irm`` return the true accompaniment
+The ideal masks need the true sources: ``oracle`` returns the true accompaniment
 magnitude as background model and the true vocals magnitude as foreground model, so the
 mask strategy turns them into the oracle masks (binary → ideal binary mask, soft → ratio
 mask ``|A| / (|A| + |V|)``, wiener → power ratio ``|A|² / (|A|² + |V|²)``). ``mix`` is the
@@ -49,10 +49,10 @@ def oracle(magnitude: np.ndarray | None, ctx: Context) -> Models:
     return Models(_reference(ctx, "accompaniment"), _reference(ctx, "vocals"))
 
 
-# One function, two names: the models are the same, the mask strategy (mask=binary for
-# IBM, mask=soft / wiener for IRM) makes the oracle. The names keep results apart.
-register("ibm", needs_references=True)(oracle)
-register("irm", needs_references=True)(oracle)
+# One name: the mask strategy (binary: IBM, soft / wiener: IRM) makes the oracle, so each
+# oracle estimate has one configuration name (conf/algo/ibm.yaml and irm.yaml are
+# shorthands that choose the mask).
+register("oracle", needs_references=True)(oracle)
 
 
 @register("mix", mixture_estimates=True)

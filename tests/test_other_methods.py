@@ -1,0 +1,105 @@
+"""Any method on the leaderboard: precomputed estimates scored by the runner, and museval
+JSON folders (a published submission) ranked by the report beside the runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from repet_bench import report, results
+
+NAME = "The Easton Ellises - Falcon 69"
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "repet_bench", *args, "runner.progress=false"],
+                          cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def estimates_root(tmp_path_factory, sample_track):
+    """museval's eval_dir layout: the true sources plus a little noise (finite SDR)."""
+    root = tmp_path_factory.mktemp("estimates")
+    folder = root / "test" / NAME
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for target, audio in sample_track.references.items():
+        noisy = audio + 1e-3 * rng.standard_normal(audio.shape)
+        sf.write(folder / f"{target}.wav", noisy, 44100, subtype="FLOAT")
+    return root
+
+
+def test_estimates_are_scored_like_a_run_and_rank_beside_the_algorithms(tmp_path, estimates_root):
+    done = cli("+algo=estimates", f"algo.root={estimates_root}", "eval=fast", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert cli("+algo=repet", "eval=fast", cwd=tmp_path).returncode == 0
+    scores = pd.read_parquet(next((tmp_path / "results" / "runs").glob("+algo=estimates*"))
+                             / "scores.parquet")
+    vocals = scores[(scores.target == "vocals")]
+    assert vocals[vocals.metric == "SDR"]["score"].median() > 30
+    assert vocals[vocals.metric == "nSDR"]["score"].iloc[0] > 30
+    rep = report.build_report([tmp_path / "results"], write=False)
+    board = rep.leaderboard[rep.leaderboard["source"] == "run"]
+    assert board["config"].tolist() == [f"estimates(root={estimates_root}) / eval=fast",
+                                        "repet / soft / mixture / eval=fast"]
+    assert board["implementation"].iloc[0] == "precomputed estimates (algo.root)"
+
+
+def test_a_missing_or_mismatched_estimate_fails_that_track_with_the_file_named(
+        tmp_path, estimates_root):
+    broken = tmp_path / "broken"
+    shutil.copytree(estimates_root, broken)
+    (broken / "test" / NAME / "accompaniment.wav").unlink()
+    done = cli("+algo=estimates", f"algo.root={broken}", cwd=tmp_path)
+    assert done.returncode == 1
+    record = json.loads(next((tmp_path / "results").rglob("tracks/test/*.json")).read_text())
+    assert "accompaniment.wav is missing" in record["error"]
+    assert "<root>/<subset>/<track>/vocals.wav" in record["error"]
+    vocals = broken / "test" / NAME / "vocals.wav"
+    audio, rate = sf.read(vocals)
+    sf.write(broken / "test" / NAME / "accompaniment.wav", audio[:, :1], rate)  # mono
+    done = cli("+algo=estimates", f"algo.root={broken}", cwd=tmp_path)
+    record = json.loads(next((tmp_path / "results").rglob("tracks/test/*.json")).read_text())
+    assert done.returncode == 1 and "1 channel(s), the track has 2" in record["error"]
+    missing = cli("+algo=estimates", cwd=tmp_path)
+    assert missing.returncode == 2 and "algo.root" in missing.stderr
+
+
+def test_museval_json_folders_rank_with_runs_on_the_same_tracks(tmp_path):
+    assert cli("+algo=repet", "eval=fast", cwd=tmp_path).returncode == 0
+    assert cli("+algo=mix", "eval=fast", cwd=tmp_path).returncode == 0
+    run = next((tmp_path / "results" / "runs").glob("+algo=repet*"))
+    published = tmp_path / "submission" / "test"
+    shutil.copytree(run / "museval" / "test", published)
+    elsewhere = tmp_path / "other" / "test"
+    elsewhere.mkdir(parents=True)
+    doc = json.loads(next(published.glob("*.json")).read_text())
+    (elsewhere / "Another Track.json").write_text(json.dumps({**doc, "name": "Another Track"}))
+
+    out = tmp_path / "report"
+    assert report.main([str(tmp_path / "results"), "--out", str(out),
+                        "--entry", f"REPET copy={published}",
+                        "--entry", f"elsewhere={elsewhere}"]) == 0
+    board = pd.read_csv(out / "leaderboard.csv")
+    runs = board[board["source"] == "run"].set_index("config")
+    assert {"REPET copy", "repet / soft / mixture / eval=fast"} <= set(runs.index)
+    for column in ("vocals_SDR", "accompaniment_SIR"):  # the same per-frame numbers
+        assert runs.loc["REPET copy", column] == pytest.approx(
+            runs.loc["repet / soft / mixture / eval=fast", column], abs=1e-5)
+    assert "elsewhere" not in set(runs.index)
+    md = (out / "leaderboard.md").read_text()
+    assert "no leaderboard scored exactly these tracks" in md.split("## Not ranked")[1]
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.json").write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="x.json is not a museval track JSON"):
+        results.load_entry(bad)
+    assert report.main([str(tmp_path / "results"), "--entry", "nameonly"]) == 2
