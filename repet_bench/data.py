@@ -152,6 +152,12 @@ def resolve_root(cfg, cache: Path) -> Path:
     return root
 
 
+def matches(name: str, patterns) -> bool:
+    """Whether a track name matches one of ``patterns``: exact names or shell-style
+    patterns (``"Al James*"``, ``"*Falcon*"``), as ``dataset.tracks`` selects tracks."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
 def list_tracks(cfg, cache: Path) -> list[TrackRef]:
     """The tracks a ``dataset`` config selects, sorted as musdb sorts them.
 
@@ -186,7 +192,7 @@ def list_tracks(cfg, cache: Path) -> list[TrackRef]:
             if subset == "train" and cfg.split is not None:
                 if (cfg.split == "valid") != (name in validation):
                     continue
-            if cfg.tracks and not any(fnmatch.fnmatch(name, pat) for pat in cfg.tracks):
+            if cfg.tracks and not matches(name, cfg.tracks):
                 continue
             refs.append(TrackRef(name, subset, str(path), bool(cfg.is_wav), cfg.offset, cfg.duration))
     if cfg.max_tracks is not None:

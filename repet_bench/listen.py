@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import TARGETS
+from .data import TARGETS, matches
 from .io import atomic_write, safe_filename
 
 
@@ -44,29 +44,44 @@ def _player(path: Path, out_dir: Path) -> str:
     return f'<audio controls preload="none" src="{src}"></audio>'
 
 
-def section_html(runs: pd.DataFrame, out_dir: Path, tracks: list[str] | None = None,
-                 max_tracks: int = 2) -> str | None:
-    """Audio players for chosen tracks: mixture and true sources, then each configuration's
-    vocals and accompaniment side by side. None when no run kept estimates.
+def section_html(runs: pd.DataFrame, out_dir: Path, patterns: list[str]) -> tuple[str, list[str]]:
+    """Audio players for the tracks ``patterns`` name: mixture and true sources, then each
+    configuration's vocals and accompaniment side by side.
 
     Parameters
     ----------
     runs : DataFrame
         The report's runs table (``run`` = run dir, ``config`` = label, ``ranked``).
-    tracks : list of str, optional
-        Track names to show (default: the first ``max_tracks`` tracks found).
+    patterns : list of str
+        Track names or shell-style patterns, as ``dataset.tracks`` (``"*Falcon*"``).
+
+    Returns
+    -------
+    (str, list of str)
+        The HTML and the track names it holds players for.
+
+    Raises
+    ------
+    ValueError
+        No ranked run kept estimates, or no track with estimates matches (the message
+        lists the tracks that have them).
     """
-    found = {}  # track -> [(config, folder)]
+    found = {}  # track name -> [(config, folder)]
     for _, row in runs[runs["ranked"]].iterrows():
         for folder in sorted((Path(row["run"]) / "estimates").glob("*/*")):
             if (folder / "vocals.wav").exists():
                 found.setdefault(folder.name, []).append((row["config"], folder))
-    names = [t for t in (tracks or sorted(found)) if safe_filename(t) in found][:len(tracks or []) or max_tracks]
+    if not found:
+        raise ValueError("--listen: no ranked run kept its estimates; rerun it with "
+                         "save_estimates=true (estimates_seconds=30 keeps 30 s per track)")
+    names = [name for name in sorted(found) if matches(name, patterns)]
     if not names:
-        return None
+        raise ValueError(f"--listen {' '.join(map(repr, patterns))} matches no track with saved "
+                         "estimates (exact names or shell patterns such as '*Falcon*'); "
+                         f"tracks with estimates: {', '.join(sorted(found))}")
     parts = []
     for name in names:
-        entries = found[safe_filename(name)]
+        entries = found[name]
         first = entries[0][1]
         parts.append(f"<h3>{html.escape(name)}</h3><table class=\"listen\"><tr><th></th>"
                      "<th>vocals</th><th>accompaniment</th></tr>")
@@ -77,4 +92,4 @@ def section_html(runs: pd.DataFrame, out_dir: Path, tracks: list[str] | None = N
             parts.append(f"<tr><td>{html.escape(config)}</td>" + "".join(
                 f"<td>{_player(folder / f'{t}.wav', out_dir)}</td>" for t in TARGETS) + "</tr>")
         parts.append("</table>")
-    return "\n".join(parts)
+    return "\n".join(parts), names

@@ -251,14 +251,16 @@ def scatter(per_track: pd.DataFrame, config_a: str, config_b: str, path: Path,
 def framewise(frames: pd.DataFrame, path: Path, title: str = "") -> Path:
     """A score over time, one line per configuration (``frames``: ``config, time, score``;
     NaN frames, e.g. silent vocals, are gaps)."""
-    fig = _figure(11, 3.8)
+    n = frames["config"].nunique()
+    n_cols = 3
+    fig = _figure(12, 4.0 + 0.22 * -(-n // n_cols))  # room for the legend below
     ax = fig.subplots()
     for config, rows in frames.groupby("config", sort=False):
         rows = rows.sort_values("time")
-        ax.plot(rows["time"], rows["score"], lw=1.2, marker=".", label=_wrap(config, 50))
+        ax.plot(rows["time"], rows["score"], lw=1.2, marker=".", label=config)
     ax.set(xlabel="time (s)", ylabel="SDR (dB)", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.legend(loc="outside lower center", ncols=n_cols, fontsize="small", frameon=False)
     return _save(fig, path)
 
 

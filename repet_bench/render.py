@@ -125,6 +125,9 @@ section { margin-bottom: 2.5em; }
 section.reference { background: #f7f7f7; padding: 0.2em 1em 1em; border-left: 4px solid #aaa; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 .note { color: #555; font-size: 0.9em; }
+.scroll { overflow-x: auto; }
+table.leaderboard td:nth-child(2) { white-space: nowrap; }
+table.leaderboard td:nth-child(3) { text-align: left; font-size: 0.8em; min-width: 13em; }
 """
 
 
@@ -187,7 +190,7 @@ def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.
     md = [f"Tracks ({len(names)}): {', '.join(names)}" if len(names) <= 10
           else f"{len(names)} tracks (listed in the HTML report).", _markdown(shown)]
     page = [f'<details><summary>{len(names)} track(s)</summary><p class="note">'
-            f"{html.escape('; '.join(names))}</p></details>", _html_table(shown, "leaderboard")]
+            f"{html.escape('; '.join(names))}</p></details>", f'<div class="scroll">{_html_table(shown, "leaderboard")}</div>']
     if covers_reference(group, reference):
         same = ("These are SiSEC 2018's 50 MUSDB18 test tracks at full length: the "
                 "published entries below are comparable, per track.")
@@ -250,7 +253,7 @@ def _friedman_block(per_track: pd.DataFrame, label: str, out_dir: Path,
     result = friedman(per_track)
     head = "Ranking test (vocals SDR, tracks as blocks, as SiSEC 2018)"
     if result.reason:
-        text = f"{head}: not run: {result.reason}."
+        text = f"Not run: {result.reason}."
         return text, f'<h3>{html.escape(head)}</h3><p class="note">{html.escape(text)}</p>'
     verdict = ("the configurations differ" if result.p < ALPHA else
                "no difference detected, so no pair is called different")

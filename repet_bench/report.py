@@ -115,8 +115,8 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     extra_sections : sequence of Section
         Appended to the page.
     listen_tracks : sequence of str, optional
-        Tracks to show audio players for, from runs run with ``save_estimates=true``
-        (default: the first two tracks with estimates).
+        Tracks (names or shell patterns, as ``dataset.tracks``) to show audio players for,
+        from runs made with ``save_estimates=true``; none by default.
     entries : dict of str to Path, optional
         Name → folder of museval JSON files (another method's published results, e.g. a
         SiSEC 2018 submission's ``test/``), ranked with the runs on the same tracks.
@@ -185,9 +185,10 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     if len(comparison):
         sections.append(_comparison_section(comparison, labels))
     sections.append(_not_ranked_section(runs_table, out_dir))
-    players = listen.section_html(runs_table, out_dir, listen_tracks)
-    if players:
+    if listen_tracks:
+        players, heard = listen.section_html(runs_table, out_dir, list(listen_tracks))
         sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
+        notes.append(f"audio players for {len(heard)} track(s): {', '.join(heard)}")
     if analyse:
         analysed, analysis_figures = track_sections(runs, runs_table, analyse, out_dir)
         sections += analysed
@@ -308,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reference", type=Path,
                         help="folder of the SiSEC 2018 CSVs (default: results/reference/)")
     parser.add_argument("--listen", nargs="+", metavar="TRACK",
-                        help="tracks to embed audio players for (runs with save_estimates=true)")
+                        help="tracks to embed audio players for (runs with save_estimates=true): "
+                             "names or shell patterns as dataset.tracks, e.g. '*Falcon*'")
     parser.add_argument("--entry", action="append", default=[], metavar="NAME=DIR",
                         help="another method's museval JSON files (one per track, e.g. a "
                              "SiSEC 2018 submission's test/ folder), ranked with the runs "
@@ -328,9 +330,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The ``repet-bench-report`` command (same as ``python -m repet_bench.report``)."""
     sys.exit(main())
 
 
 if __name__ == "__main__":
+    console()
+
+
+def console() -> None:
+    """The ``repet-bench-report`` command (same as ``python -m repet_bench.report``)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console()

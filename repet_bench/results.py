@@ -267,7 +267,9 @@ class Group:
 
 
 def _group_of(run: Run, tracks: Iterable[str]) -> Group:
-    dataset = {k: v for k, v in run.config.get("dataset", {}).items()
+    # Keys that do not change the scores (dataset.root, dataset.decode_cache) never split
+    # a group: scored_config leaves them out.
+    dataset = {k: v for k, v in scored_config(run.config).get("dataset", {}).items()
                if k not in _TRACK_SELECTION_KEYS}
     audio = json.dumps(dataset, sort_keys=True)
     tracks = tuple(sorted(set(tracks)))

@@ -376,7 +376,7 @@ def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int) -> None:
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             delayed(process_track)(r, job, out_dir, parent) for r in todo)
         for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
-                           disable=not runner["progress"]):
+                           disable=not runner["progress"] or not todo):
             if record["status"] != "scored":
                 log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
             elif record["error"]:

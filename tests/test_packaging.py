@@ -28,3 +28,21 @@ def test_built_wheel_contains_the_config_tree_and_composes_from_it(tmp_path):
                          text=True, env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "repet"
+
+
+def test_museval_musdb_and_stempeg_import_in_the_installed_environment():
+    """Researchers import museval directly: the environment's bin/ has ffmpeg and ffprobe
+    (repet_bench's `ffprobe` command runs the bundled binary), no repet_bench import needed."""
+    import shutil
+
+    path = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    assert shutil.which("ffprobe", path=path), "no ffprobe in the environment's bin/"
+    out = subprocess.run([sys.executable, "-c", "import museval, musdb, stempeg; print('ok')"],
+                         capture_output=True, text=True, env={"PATH": path}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert subprocess.run(
+        [sys.executable, "-c", "import sys, museval; print('repet_bench' in sys.modules)"],
+        capture_output=True, text=True, env={"PATH": path}, timeout=120).stdout.strip() == "False"
+    version = subprocess.run(["ffprobe", "-version"], capture_output=True, text=True,
+                             env={"PATH": path}, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("ffprobe version")

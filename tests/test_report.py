@@ -312,7 +312,7 @@ def test_html_in_headless_browser(real_report, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
-def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache):
+def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache, capsys):
     import soundfile as sf
 
     for extra in ([], ["mask=binary"]):
@@ -330,6 +330,13 @@ def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache):
 
     out = tmp_path / "report"
     assert report.main([str(tmp_path / "results"), "--out", str(out)]) == 0
+    assert "<audio" not in (out / "leaderboard.html").read_text()  # only when asked
+    assert report.main([str(tmp_path / "results"), "--out", str(out), "--listen", "Falcon"]) == 2
+    said = capsys.readouterr()
+    assert "'Falcon' matches no track" in said.err and "*Falcon*" in said.err
+    assert "The Easton Ellises - Falcon 69" in said.err  # what there is
+    assert report.main([str(tmp_path / "results"), "--out", str(out), "--listen", "*Falcon*"]) == 0
+    assert "audio players for 1 track(s): The Easton Ellises - Falcon 69" in capsys.readouterr().out
     page = (out / "leaderboard.html").read_text()
     assert page.count("<audio") == 3 + 2 * 2  # mixture, 2 true sources, 2 configs x 2 targets
     for src in __import__("re").findall(r'<audio[^>]*src="([^"]+)"', page):
