@@ -1,4 +1,8 @@
-"""Hydra entry point: ``python -m repet_bench +algo=repet [group=option ...] [key=value ...]``."""
+"""Hydra entry point: ``python -m repet_bench +algo=repet [group=option ...] [key=value ...]``.
+
+Also ``--help``, ``params group=option ...`` and ``separate FILE...`` (:mod:`commands`,
+:mod:`separate_cli`), answered before Hydra starts.
+"""
 
 from __future__ import annotations
 
@@ -82,8 +86,26 @@ def _terminate(signum, frame):
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     register_configs()
+    from . import commands
     from .preflight import check
 
+    args = sys.argv[1:]
+    if args[:1] in (["--help"], ["-h"]):
+        print(commands.help_text(), end="")
+        sys.exit(0)
+    if args[:1] == ["params"]:
+        try:
+            print(commands.params_text(args[1:]), end="")
+        except ValueError as exc:
+            print(f"repet_bench: {exc}", file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        sys.exit(0)
+    if args[:1] == ["separate"]:
+        from .separate_cli import main as separate_files
+
+        sys.exit(separate_files(args[1:]))
+    # A sweep's dir is named by its command, so the same command resumes it.
+    sys.argv[1:] = commands.with_sweep_dir(args)
     problem = check(sys.argv[1:])  # config errors and an unwritable results dir: one line
     if problem:
         print(f"repet_bench: {problem}", file=sys.stderr)

@@ -211,7 +211,7 @@ def test_full_disk_stops_the_run_and_keeps_finished_tracks(stems, tmp_path, monk
 
 def _bad_value(key: str):
     return {"runner.n_jobs": 0, "mask.threshold": 1.5, "algo.neighborhood_size": "[0,25]",
-            "algo.quadrants": "[0,7]"}.get(key, -1)
+            "algo.quadrants": "[0,7]", "algo.root": "/no/such/folder"}.get(key, -1)
 
 
 @pytest.mark.parametrize("key", [k for k, _, _ in RULES])
@@ -224,8 +224,10 @@ def test_every_numeric_parameter_rejects_invalid_values(key, tmp_path):
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
         from repet_bench.__main__ import available
 
-        algos = [a for a in available("algo")
-                 if algo is None or algo in compose("config", overrides=[f"+algo={a}"]).algo]
+        # (`in` is False for a mandatory key left unset: algo.root of estimates)
+        algos = ["estimates"] if key == "algo.root" else [
+            a for a in available("algo")
+            if algo is None or algo in compose("config", overrides=[f"+algo={a}"]).algo]
         cfg = compose("config", overrides=[f"+algo={algos[0]}", *option, f"{key}={_bad_value(key)}",
                                            f"paths.cache={tmp_path}"])
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):

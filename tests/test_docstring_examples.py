@@ -10,7 +10,7 @@ import pytest
 MODULES = ["repet_bench.stft", "repet_bench.cache", "repet_bench.masks", "repet_bench.preflight",
            "repet_bench.algorithms.repet", "repet_bench.algorithms.repet_sim",
            "repet_bench.algorithms.ft2d", "repet_bench.api", "repet_bench.config",
-           "repet_bench.results", "repet_bench.metrics"]
+           "repet_bench.results", "repet_bench.metrics", "repet_bench.commands"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,112 @@
+"""``python -m repet_bench separate FILE... [algo=NAME] [mask=..] [phase=..] [out=DIR]``.
+
+REPET on your own songs: any file ffmpeg reads (mono or stereo, any sample rate: the
+algorithms work in seconds, so the audio is separated at its own rate), no references
+needed. Writes ``<out>/<file stem>/vocals.wav`` and ``accompaniment.wav`` (16-bit, the
+input's rate and channels) and prints the period found.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write, safe_filename
+
+USAGE = ("usage: python -m repet_bench separate FILE... [algo=repet] [mask=soft] "
+         "[phase=mixture] [stft=default] [out=separated] [ALGO_PARAM=value ...]")
+MAX_CHANNELS = 2
+
+
+def decode(path: Path) -> tuple[np.ndarray, int]:
+    """``(samples, channels)`` float32 and the rate of any file ffmpeg reads.
+
+    Raises
+    ------
+    ValueError
+        Not readable as audio, or more than two channels (the message says what to do).
+    """
+    from .data import ensure_ffmpeg
+
+    ensure_ffmpeg()
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                            "stream=sample_rate,channels", "-of", "json", str(path)],
+                           capture_output=True, text=True)
+    streams = json.loads(probe.stdout or "{}").get("streams") if probe.returncode == 0 else None
+    if not streams:
+        raise ValueError(f"{path}: ffmpeg finds no audio stream in it "
+                         f"({(probe.stderr.strip().splitlines() or ['not an audio file'])[-1]})")
+    rate, channels = int(streams[0]["sample_rate"]), int(streams[0]["channels"])
+    if channels > MAX_CHANNELS:
+        raise ValueError(f"{path}: {channels} channels; REPET separates mono or stereo "
+                         f"mixtures: downmix it first (ffmpeg -i in -ac 2 out.wav)")
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "f32le",
+                          "-acodec", "pcm_f32le", "-"], capture_output=True)
+    if raw.returncode != 0:
+        raise ValueError(f"{path}: decoding failed ({raw.stderr.decode(errors='replace').strip()})")
+    audio = np.frombuffer(raw.stdout, dtype="<f4").reshape(-1, channels)
+    if len(audio) == 0:
+        raise ValueError(f"{path}: no audio samples")
+    return audio, rate
+
+
+def _options(args: list[str]) -> tuple[list[Path], dict, Path]:
+    files, opts = [], {}
+    for arg in args:
+        key, sep, value = arg.lstrip("+").partition("=")
+        if sep:
+            opts[key.removeprefix("algo.")] = value
+        else:
+            files.append(Path(arg))
+    if not files:
+        raise ValueError(f"no audio file given\n{USAGE}")
+    out = Path(opts.pop("out", "separated"))
+    return files, opts, out
+
+
+def _value(text: str):
+    """A command-line value as YAML reads it (2.0 → float, null → None, [1,25] → list)."""
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def main(args: list[str]) -> int:
+    """Separate each file; 0 when all were written, 2 on a usage error, 1 if a file failed."""
+    import soundfile as sf
+
+    from . import api
+
+    try:
+        files, opts, out = _options(args)
+        algo = opts.pop("algo", "repet")
+        mask, phase, stft = opts.pop("mask", None), opts.pop("phase", None), opts.pop("stft", None)
+        params = {k: _value(v) for k, v in opts.items()}
+        api.separate(np.zeros((4096, 1)), 44100, algo, mask, phase, stft, **params)  # checks
+    except (ValueError, TypeError) as exc:
+        print(f"repet_bench separate: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in files:
+        try:
+            audio, rate = decode(path)
+            result = api.separate(audio, rate, algo, mask, phase, stft, **params)
+        except (ValueError, OSError) as exc:
+            print(f"repet_bench separate: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        folder = out / safe_filename(path.name.removesuffix(".stem.mp4").rsplit(".", 1)[0])
+        folder.mkdir(parents=True, exist_ok=True)
+        for target, estimate in result.estimates.items():
+            clipped = np.clip(estimate, -1.0, 1.0)
+            atomic_write(folder / f"{target}.wav",
+                         lambda tmp, a=clipped: sf.write(tmp, a, rate, subtype="PCM_16", format="WAV"))
+        period = result.info.get("period_seconds")
+        found = f", period {period:.2f} s" if period is not None and np.isfinite(period) else ""
+        print(f"{path}: {audio.shape[1]} channel(s) at {rate} Hz, {len(audio) / rate:.1f} s"
+              f"{found} -> {folder}/vocals.wav, accompaniment.wav")
+    return 1 if failed else 0
