@@ -48,9 +48,14 @@ class DatasetConfig:
     # Keep decoded audio in <paths.cache>/decoded so a sweep's points (and reruns) decode
     # each track once; costs ~105 MB of disk per minute of stereo audio (5 stems, float32).
     decode_cache: bool = False
-    # synthetic only
-    n_tracks: int = 4
-    seed: int = 0
+
+
+@dataclass
+class SyntheticDatasetConfig(DatasetConfig):
+    """``dataset=synthetic``: only it has a generator (values in conf/dataset/synthetic.yaml)."""
+
+    n_tracks: int = MISSING
+    seed: int = MISSING
 
 
 @dataclass
@@ -324,6 +329,7 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
+    cs.store(group="dataset", name="base_synthetic", node=SyntheticDatasetConfig)
     cs.store(group="stft", name="base_stft", node=StftConfig)
     cs.store(group="eval", name="base_eval", node=EvalConfig)
     cs.store(group="runner", name="base_runner", node=RunnerConfig)
