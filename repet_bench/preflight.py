@@ -21,13 +21,11 @@ import difflib
 import re
 from pathlib import Path
 
+from .commands import overrides_of
 from .config import available, register_configs
 from .io import writable_problem
 
-# Hydra's flags that take a value (the next argument), and those that run nothing.
-_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp",
-                     "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun",
-                     "--shell-completion", "-sc"}
+# Hydra's flags that run nothing (or load another config tree).
 _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--shell-completion",
                "-sc", "--cfg", "-c", "--config-path", "-cp", "--config-name", "-cn",
                "--config-dir", "-cd", "--experimental-rerun"}
@@ -41,14 +39,7 @@ def check(argv: list[str]) -> str | None:
     """
     if _INFO_FLAGS & set(argv):
         return None
-    overrides, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in _FLAGS_WITH_VALUE:
-            skip = True
-        elif not arg.startswith("-"):
-            overrides.append(arg)
+    overrides = overrides_of(argv)
     from hydra import compose, initialize_config_module
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
