@@ -32,6 +32,25 @@ def _fail(message: str, code: int) -> None:
     _exit_code = max(_exit_code, code)
 
 
+def crosscheck_lines(check: dict | None) -> list[str]:
+    """What the run's cross-check of eval=fast against museval found (none: no line)."""
+    from .metrics import CROSSCHECK_TOLERANCE_DB
+
+    if not check:
+        return []
+    where = f"{check['seconds']:.0f} s of {check['track']}"
+    if "skipped" in check:
+        return [f"eval=fast not checked against museval on {where}: {check['skipped']}"]
+    diffs = check["max_abs_diff_db"]
+    worst = max(diffs, key=diffs.get)
+    line = (f"eval=fast checked against museval on {where} ({check['frames']} frames): largest "
+            f"difference {diffs[worst]:.1g} dB ({worst})")
+    if diffs[worst] > CROSSCHECK_TOLERANCE_DB:
+        return [f"WARNING: {line}, above {CROSSCHECK_TOLERANCE_DB} dB: these scores are not "
+                "museval's; rerun with eval=museval and report it"]
+    return [line]
+
+
 def format_summary(result, cfg: DictConfig) -> str:
     head = (f"{cfg.algo.name} | mask={cfg.mask.name} | phase={cfg.phase.name} | "
             f"dataset={cfg.dataset.name}: {result.n_scored}/{result.n_tracks} tracks scored"
@@ -45,6 +64,7 @@ def format_summary(result, cfg: DictConfig) -> str:
         lines.append(f"{len(result.undefined)} of {result.n_scored} scored track(s) have no "
                      f"defined scores (NaN, left out of the medians), e.g. {key}: "
                      f"{reason.splitlines()[0][:120]}")
+    lines += crosscheck_lines(result.crosscheck)
     for key, error in result.failures.items():
         lines.append(f"FAILED {key}: {error}")
     lines.append(f"results: {result.out_dir}")

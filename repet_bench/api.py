@@ -268,11 +268,11 @@ def leaderboard(scores: pd.DataFrame) -> pd.DataFrame:
     >>> results_dir = tempfile.mkdtemp()
     >>> for algo in ("mix", "repet"):
     ...     _ = subprocess.run([sys.executable, "-m", "repet_bench", f"+algo={algo}",
-    ...                         "eval=fast", f"paths.results={results_dir}",
+    ...                         f"paths.results={results_dir}",
     ...                         "runner.progress=false"], check=True, capture_output=True)
     >>> board = leaderboard(load_scores(results_dir))
     >>> board[["rank", "config"]].values.tolist()
-    [[1, 'repet / soft / mixture / eval=fast'], [2, 'mix / soft / mixture / eval=fast']]
+    [[1, 'repet / soft / mixture'], [2, 'mix / soft / mixture']]
     """
     per_track = (scores if "frame" not in scores else
                  results.per_track_medians(scores, by=["group", "config"]))

@@ -150,7 +150,8 @@ def _figure(path: Path, out_dir: Path, caption: str) -> tuple[str, str]:
 
 
 METHOD_NOTE = (
-    "Scores: museval BSS Eval v4 on 1 s frames, in dB; median over frames (NaN frames "
+    "Scores: BSS Eval v4 on 1 s frames, in dB (museval, or eval=fast: museval's "
+    "definition, checked against museval in every run, see the run list); median over frames (NaN frames "
     "skipped) per track, then median over tracks, as SiSEC 2018. Sorted by vocals SDR. "
     f"95% CI: percentile bootstrap of the median over tracks (9999 resamples, seed {SEED}); "
     f"n/a below {MIN_CI_TRACKS} tracks. p: two-sided paired Wilcoxon signed-rank test over "
@@ -199,6 +200,10 @@ def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.
     run_list = pd.DataFrame({"configuration": table["config"],
                              "run dir": [os.path.relpath(run_of[c], out_dir)
                                          for c in table["config"]]})
+    checks = runs[runs["ranked"] & (runs["group"] == group.id)].set_index("config")["crosscheck_db"]
+    if checks.notna().any():  # eval=fast runs: their check against museval
+        run_list["eval=fast vs museval, max |Δ| dB"] = [
+            "" if pd.isna(checks.get(c)) else f"{checks[c]:.1g}" for c in table["config"]]
     md.append(f"Runs ({len(run_list)}):\n\n" + _markdown(run_list))
     page.append(f"<details><summary>Runs ({len(run_list)})</summary>"
                 f"{_html_table(run_list, 'runs')}</details>")

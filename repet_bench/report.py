@@ -30,6 +30,7 @@ from omegaconf import OmegaConf
 from . import listen, plots, results, sisec18, stats
 from .data import TARGETS
 from .io import atomic_write, atomic_write_text, safe_filename
+from .metrics import CROSSCHECK_TOLERANCE_DB
 from .render import (METHOD_NOTE, Section, _comparison_section, _figure, _group_section,
                      _not_ranked_section, _num, _p, _reference_sections, _select,
                      render_html, render_markdown)
@@ -173,6 +174,11 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         if sisec18.covers_reference(group, reference):
             comparisons.append(sisec18.reference_comparison(rows, runs_table, reference)
                                .assign(group=gid))
+    off = runs_table[runs_table["crosscheck_db"] > CROSSCHECK_TOLERANCE_DB] if len(runs_table) else []
+    for row in getattr(off, "itertuples", lambda: [])():
+        notes.append(f"WARNING: {row.config}: eval=fast differs from museval by "
+                     f"{row.crosscheck_db:.2g} dB on its cross-check (> {CROSSCHECK_TOLERANCE_DB}); "
+                     "rerun it with eval=museval")
     if len(groups) > 1:
         notes.append(f"{len(groups)} leaderboards: runs on different tracks or excerpts are "
                      "never ranked together.")

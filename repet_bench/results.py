@@ -69,6 +69,7 @@ class Run:
     tracks: dict = field(default_factory=dict)
     finished: float | None = None
     error: str | None = None
+    crosscheck: dict | None = None  # run.json's eval=fast vs museval check, if any
 
     @property
     def failures(self) -> dict[str, str]:
@@ -95,7 +96,8 @@ def load_run(path: Path) -> Run:
     # per-track records it has written so far.
     tracks = meta.get("tracks") or _track_records(path)
     run = Run(path, meta.get("status", "unknown"), config, meta.get("config_hash"),
-              meta.get("n_tracks", 0), tracks, meta.get("finished"))
+              meta.get("n_tracks", 0), tracks, meta.get("finished"),
+              crosscheck=meta.get("crosscheck"))
     if run.status == "complete" and not (path / "scores.parquet").exists():
         run.status, run.error = "unreadable", "complete but scores.parquet is missing"
     return run
@@ -438,7 +440,14 @@ def _run_row(run: Run, label: Label | None) -> dict:
             "algo_name": run.config["algo"]["name"] if run.config else "",
             "config_key": config_key(run.config) if run.config else "",
             "config_hash": run.config_hash or "", "n_tracks": run.n_tracks,
-            "n_scored": run.n_scored, "finished": run.finished}
+            "n_scored": run.n_scored, "finished": run.finished,
+            "crosscheck_db": _largest_difference(run.crosscheck)}
+
+
+def _largest_difference(check: dict | None) -> float:
+    """Largest |eval=fast − museval| (dB) of a run's cross-check; NaN when not checked."""
+    diffs = (check or {}).get("max_abs_diff_db") or {}
+    return max(diffs.values()) if diffs else float("nan")
 
 
 def _read_scores(run: Run, row: dict) -> pd.DataFrame | None:

@@ -58,6 +58,8 @@ class RunResult:
     summary: pd.DataFrame | None = None
     # Scored tracks BSS Eval left undefined (a silent source): track key -> museval's reason.
     undefined: dict = field(default_factory=dict)
+    # eval=fast against museval on an excerpt of one track (metrics.crosscheck + "track").
+    crosscheck: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -183,11 +185,13 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
-                  parent_pid: int | None = None) -> dict:
+                  parent_pid: int | None = None, crosscheck: bool = False) -> dict:
     """Load, separate, score and write one track; never raises (errors are recorded).
 
     ``parent_pid``: the run's process, when this runs in a local worker process that must
-    not outlive it (:func:`_die_with_parent`).
+    not outlive it (:func:`_die_with_parent`). ``crosscheck``: with ``eval=fast``, also
+    score an excerpt with museval and record the largest difference
+    (:func:`metrics.crosscheck`); the runner asks it of one track per run.
     """
     if parent_pid is not None and parent_pid != os.getpid():
         _die_with_parent(parent_pid)
@@ -212,6 +216,11 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
                                          job["eval"]["backend"], _stats_path(ref, job))
         whole = metrics.whole_track(track.references, result.estimates)
         t3 = time.perf_counter()
+        if crosscheck and job["eval"]["backend"] == "fast":
+            record["crosscheck"] = metrics.crosscheck(
+                track.references, result.estimates, track.rate, job["eval"]["win"],
+                job["eval"]["hop"])
+            record["crosscheck_seconds"] = round(time.perf_counter() - t3, 3)
         if job.get("save_estimates"):
             listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
                                   track.references, result.estimates, job.get("estimates_seconds"))
@@ -366,7 +375,7 @@ def _engine(runner: dict):
             cluster.close()
 
 
-def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int) -> None:
+def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int, checked: str | None) -> None:
     """Process ``todo`` on ``n_jobs`` workers; log each track's outcome as it finishes."""
     runner = job["runner"]
     # loky's workers are this process's children and must die with it; dask's workers
@@ -374,7 +383,7 @@ def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int) -> None:
     parent = os.getpid() if runner["backend"] == "loky" else None
     with _engine(runner):
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(process_track)(r, job, out_dir, parent) for r in todo)
+            delayed(process_track)(r, job, out_dir, parent, r.key == checked) for r in todo)
         for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
                            disable=not runner["progress"] or not todo):
             if record["status"] != "scored":
@@ -396,12 +405,14 @@ def _worker_lost_errors() -> tuple:
     return tuple(errors)
 
 
-def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int) -> dict:
+def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
+                 checked: str | None = None) -> dict:
     """Fan out; if a worker is killed (out of memory), retry the unscored tracks once
-    with half the workers. Returns errors for tracks lost to killed workers."""
+    with half the workers. Returns errors for tracks lost to killed workers. ``checked``:
+    the key of the track whose evaluation is cross-checked against museval."""
     while True:
         try:
-            _fan_out(todo, job, out_dir, n_jobs)
+            _fan_out(todo, job, out_dir, n_jobs, checked)
             return {}
         except _worker_lost_errors():
             todo = [r for r in todo if not is_scored(out_dir, r, config_hash(job))]
@@ -477,6 +488,11 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
     refs = the_plan.refs
     todo = [r for r in refs if not is_scored(out_dir, r, digest)]
+    # eval=fast is checked against museval on one excerpt of the run's first track; a
+    # resumed first track scored without the check (an older run) is scored again.
+    checked = refs[0].key if refs and job["eval"]["backend"] == "fast" else None
+    if checked and refs[0] not in todo and "crosscheck" not in (_read_record(out_dir, refs[0]) or {}):
+        todo.insert(0, refs[0])
     resumed = len(refs) - len(todo)
     started = time.time()
     meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
@@ -488,7 +504,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
 
     n_jobs = _n_workers(job["runner"]["n_jobs"], todo)
     try:
-        lost = _process_all(todo, job, out_dir, n_jobs)
+        lost = _process_all(todo, job, out_dir, n_jobs, checked)
     except KeyboardInterrupt:
         meta.update(status="interrupted", finished=time.time())
         _write_meta(out_dir, meta)
@@ -499,11 +515,17 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
                 if not rec or rec["status"] != "scored"}
     scores = collect_scores(out_dir, refs, records, job, digest)
     atomic_write(out_dir / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False))
+    check = (records.get(checked) or {}).get("crosscheck") if checked else None
     meta.update(status="partial" if failures else "complete", finished=time.time(),
-                wall_seconds=round(time.time() - started, 3), tracks=records)
+                wall_seconds=round(time.time() - started, 3), tracks=records,
+                crosscheck={"track": checked, **check} if check else None)
+    if check and max(check.get("max_abs_diff_db", {}).values(), default=0.0) > metrics.CROSSCHECK_TOLERANCE_DB:
+        log.warning("eval=fast differs from museval by more than %g dB on %s (%s): these "
+                    "scores are not museval's; rerun with eval=museval and report it",
+                    metrics.CROSSCHECK_TOLERANCE_DB, checked, check["max_abs_diff_db"])
     _write_meta(out_dir, meta)
     summary = aggregate(scores) if len(scores) else None
     undefined = {k: rec["error"] for k, rec in records.items()
                  if rec and rec["status"] == "scored" and rec.get("error")}
     return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary,
-                     undefined)
+                     undefined, meta["crosscheck"])

@@ -128,3 +128,49 @@ def test_song_level_sdr_is_the_mdx_definition():
     assert known["accompaniment"] == pytest.approx(0.0, abs=1e-6)
     whole = metrics.whole_track(refs, est)
     assert set(whole["vocals"]) == set(metrics.WHOLE_TRACK_METRICS)
+
+
+def _run_sample(tmp_path, cache, *overrides):
+    from hydra import compose, initialize_config_module
+
+    from repet_bench import runner
+    from repet_bench.config import register_configs
+
+    register_configs()
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["+algo=repet", "runner.n_jobs=1",
+                                           "runner.progress=false", *overrides])
+    return runner.run(cfg, tmp_path / "out")
+
+
+def test_every_fast_run_is_checked_against_museval_and_says_so(tmp_path, cache):
+    """eval=fast is the default; each run scores an excerpt with both backends, records
+    the largest difference in run.json and prints it."""
+    from repet_bench.__main__ import crosscheck_lines
+
+    result = _run_sample(tmp_path, cache)
+    check = json.loads((tmp_path / "out" / "run.json").read_text())["crosscheck"]
+    assert check == result.crosscheck
+    assert check["track"] == "test/The Easton Ellises - Falcon 69" and check["frames"] == 6
+    assert set(check["max_abs_diff_db"]) == {"SDR", "SIR", "SAR", "ISR"}
+    assert max(check["max_abs_diff_db"].values()) < metrics.CROSSCHECK_TOLERANCE_DB
+    (line,) = crosscheck_lines(check)
+    assert line.startswith("eval=fast checked against museval on 6 s of test/The Easton")
+
+
+def test_a_fast_backend_off_museval_is_a_loud_warning(tmp_path, cache, monkeypatch):
+    real = metrics._bss_eval
+
+    def drifting(references, estimates, win, hop, backend, stats_path):
+        scores = real(references, estimates, win, hop, backend, stats_path)
+        return tuple(s + 0.05 for s in scores) if backend == "fast" else scores
+
+    monkeypatch.setattr(metrics, "_bss_eval", drifting)
+    from repet_bench.__main__ import crosscheck_lines
+
+    result = _run_sample(tmp_path, cache)
+    assert result.crosscheck["max_abs_diff_db"]["SDR"] == pytest.approx(0.05, abs=1e-6)
+    (line,) = crosscheck_lines(result.crosscheck)
+    assert line.startswith("WARNING:") and "rerun with eval=museval" in line
+    # The museval backend is not checked against itself.
+    assert _run_sample(tmp_path / "m", cache, "eval=museval").crosscheck is None

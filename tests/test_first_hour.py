@@ -50,7 +50,7 @@ def test_sweep_names_follow_the_command():
 
 
 def test_a_killed_sweep_resumes_with_the_same_command(tmp_path, cache):
-    args = ["-m", "+algo=mix,repet", "eval=fast", "runner.progress=false"]
+    args = ["-m", "+algo=mix,repet", "runner.progress=false"]
     proc = subprocess.Popen([sys.executable, "-m", "repet_bench", *args], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -73,12 +73,12 @@ def test_a_killed_sweep_resumes_with_the_same_command(tmp_path, cache):
     (sweep,) = sweeps.iterdir()  # the same dir, not a new timestamped one
     points = {p.name: json.loads((p / "run.json").read_text()) for p in sweep.iterdir()
               if (p / "run.json").exists()}
-    assert set(points) == {"+algo=mix,eval=fast", "+algo=repet,eval=fast"}
+    assert set(points) == {"+algo=mix", "+algo=repet"}
     assert all(p["status"] == "complete" for p in points.values())
     assert scored.stat().st_mtime_ns == mtime  # its track skipped, not scored again
     assert "(1 resumed)" in again.stdout
 
-    other = cli("-m", "+algo=mix", "eval=fast", "runner.progress=false", cwd=tmp_path)
+    other = cli("-m", "+algo=mix", "runner.progress=false", cwd=tmp_path)
     assert other.returncode == 0
     assert len(list(sweeps.iterdir())) == 2  # a different grid gets its own dir
 

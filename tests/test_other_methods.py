@@ -37,9 +37,9 @@ def estimates_root(tmp_path_factory, sample_track):
 
 
 def test_estimates_are_scored_like_a_run_and_rank_beside_the_algorithms(tmp_path, estimates_root):
-    done = cli("+algo=estimates", f"algo.root={estimates_root}", "eval=fast", cwd=tmp_path)
+    done = cli("+algo=estimates", f"algo.root={estimates_root}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert cli("+algo=repet", "eval=fast", cwd=tmp_path).returncode == 0
+    assert cli("+algo=repet", cwd=tmp_path).returncode == 0
     scores = pd.read_parquet(next((tmp_path / "results" / "runs").glob("+algo=estimates*"))
                              / "scores.parquet")
     vocals = scores[(scores.target == "vocals")]
@@ -47,8 +47,8 @@ def test_estimates_are_scored_like_a_run_and_rank_beside_the_algorithms(tmp_path
     assert vocals[vocals.metric == "nSDR"]["score"].iloc[0] > 30
     rep = report.build_report([tmp_path / "results"], write=False)
     board = rep.leaderboard[rep.leaderboard["source"] == "run"]
-    assert board["config"].tolist() == [f"estimates(root={estimates_root}) / eval=fast",
-                                        "repet / soft / mixture / eval=fast"]
+    assert board["config"].tolist() == [f"estimates(root={estimates_root})",
+                                        "repet / soft / mixture"]
     assert board["implementation"].iloc[0] == "precomputed estimates (algo.root)"
 
 
@@ -73,8 +73,8 @@ def test_a_missing_or_mismatched_estimate_fails_that_track_with_the_file_named(
 
 
 def test_museval_json_folders_rank_with_runs_on_the_same_tracks(tmp_path):
-    assert cli("+algo=repet", "eval=fast", cwd=tmp_path).returncode == 0
-    assert cli("+algo=mix", "eval=fast", cwd=tmp_path).returncode == 0
+    assert cli("+algo=repet", cwd=tmp_path).returncode == 0
+    assert cli("+algo=mix", cwd=tmp_path).returncode == 0
     run = next((tmp_path / "results" / "runs").glob("+algo=repet*"))
     published = tmp_path / "submission" / "test"
     shutil.copytree(run / "museval" / "test", published)
@@ -89,10 +89,10 @@ def test_museval_json_folders_rank_with_runs_on_the_same_tracks(tmp_path):
                         "--entry", f"elsewhere={elsewhere}"]) == 0
     board = pd.read_csv(out / "leaderboard.csv")
     runs = board[board["source"] == "run"].set_index("config")
-    assert {"REPET copy", "repet / soft / mixture / eval=fast"} <= set(runs.index)
+    assert {"REPET copy", "repet / soft / mixture"} <= set(runs.index)
     for column in ("vocals_SDR", "accompaniment_SIR"):  # the same per-frame numbers
         assert runs.loc["REPET copy", column] == pytest.approx(
-            runs.loc["repet / soft / mixture / eval=fast", column], abs=1e-5)
+            runs.loc["repet / soft / mixture", column], abs=1e-5)
     assert "elsewhere" not in set(runs.index)
     md = (out / "leaderboard.md").read_text()
     assert "no leaderboard scored exactly these tracks" in md.split("## Not ranked")[1]
