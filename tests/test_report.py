@@ -36,18 +36,14 @@ STFT_2018 = option("stft", "nussl2018")
 
 
 def make_config(mask="soft", phase="mixture", dataset=None, stft=None, **algo) -> dict:
-    """A resolved config as run.json stores it (the sample dataset by default)."""
-    mask_cfg = {"name": mask, **({"threshold": 0.5} if mask == "binary" else {}),
-                **({"power": 2.0} if mask == "wiener" else {})}
+    """A resolved config as run.json stores it (the sample dataset by default), from the
+    packaged options."""
     return {
-        "algo": {"name": "repet", "high_pass_cutoff": 100.0, "min_period": 0.8,
-                 "max_period": 8.0, "period": None, **algo},
-        "dataset": {"name": "sample", "root": None, "is_wav": False, "subsets": ["test"],
-                    "split": None, "tracks": [], "max_tracks": None, "offset": 0.0,
-                    "duration": None, "n_tracks": 4, "seed": 0, **(dataset or {})},
+        "algo": {**option("algo", "repet"), **algo},
+        "dataset": {**option("dataset", "sample"), **(dataset or {})},
         "stft": stft or option("stft"),
-        "mask": mask_cfg, "phase": {"name": phase},
-        "eval": {"backend": "museval", "win": 1.0, "hop": 1.0},
+        "mask": option("mask", mask), "phase": option("phase", phase),
+        "eval": option("eval"),
         "runner": {"name": "local", "n_jobs": 1, "backend": "loky", "progress": False},
         "paths": {"results": "results", "cache": "/tmp/cache"},
     }
