@@ -10,6 +10,8 @@ The report is assembled here from the modules that each do one part of it::
     sisec18   published SiSEC 2018 rows; a per-track paired comparison when a group
               holds exactly SiSEC's 50 MUSDB18 test tracks at full length
     render    sections (markdown + HTML) and figures (plots.py)
+    entries   other methods' museval JSON folders, ranked with the runs (--entry)
+    track_analysis  per-track figures (--analyse)
 
 and written as leaderboard.md / .csv / .html plus plots, each atomically. Only complete
 runs are ranked; every other run dir found is listed with its status, never dropped.
@@ -25,15 +27,16 @@ from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
-from omegaconf import OmegaConf
 
-from . import listen, plots, results, sisec18, stats
+from . import entries as entries_mod
+from . import listen, results, sisec18, stats
 from .data import TARGETS
-from .io import atomic_write, atomic_write_text, safe_filename
+from .io import atomic_write, atomic_write_text
 from .metrics import CROSSCHECK_TOLERANCE_DB
-from .render import (METHOD_NOTE, Section, _comparison_section, _figure, _group_section,
+from .render import (METHOD_NOTE, Section, _comparison_section, _group_section,
                      _not_ranked_section, _num, _p, _reference_sections, _select,
                      render_html, render_markdown)
+from .track_analysis import track_sections
 
 
 @dataclass
@@ -145,8 +148,8 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     runs_table, per_track, groups = results.collect(runs)
     _whose_code(runs_table, runs)
     if entries:
-        runs_table, per_track = results.add_entries(runs_table, per_track, groups, entries)
-        published = runs_table["algo_name"] == results.ENTRY
+        runs_table, per_track = entries_mod.add_entries(runs_table, per_track, groups, entries)
+        published = runs_table["algo_name"] == entries_mod.ENTRY
         runs_table.loc[published, "implementation"] = (
             "museval JSON: " + runs_table.loc[published, "run"])
     if scatter:
@@ -234,62 +237,6 @@ def _csv_table(boards: list[pd.DataFrame], ref_table: pd.DataFrame,
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True).reindex(columns=columns)
     return table.astype({"rank": "Int64", "n_tracks": "Int64", "n_paired": "Int64"})
-
-
-def track_sections(runs: Sequence[results.Run], runs_table: pd.DataFrame,
-                   tracks: Sequence[str], out_dir: Path) -> tuple[list[Section], list[Path]]:
-    """A "Track analysis" section per named track: REPET's beat spectrum, the period it
-    picks and the three spectrograms (with the STFT/REPET settings of the first run that
-    scored the track; its dataset config locates the audio), and the framewise vocals SDR
-    over time of every ranked configuration that scored it.
-
-    Raises
-    ------
-    ValueError
-        A track no readable run scored.
-    """
-    from . import api, data
-
-    sections, figures = [], []
-    for name in tracks:
-        run = next((r for r in runs if r.config and any(k.split("/", 1)[-1] == name
-                                                         for k in r.tracks)), None)
-        if run is None:
-            raise ValueError(f"--analyse {name!r}: no run scored a track of that name")
-        dataset = run.config["dataset"]
-        cache = Path(run.config["paths"]["cache"]).expanduser()
-        track = data.load_track(next(r for r in data.list_tracks(OmegaConf.create(dataset), cache)
-                                     if r.name == name))
-        # REPET as the run ran it, or at its defaults when the run was another algorithm.
-        algo = run.config["algo"] if run.config["algo"]["name"] == "repet" else "repet"
-        separation = api.separate(track.mixture, track.rate, algo, stft=run.config["stft"],
-                                  masks=True)
-        stem = f"track-{safe_filename(name)}"
-        figures.append(plots.track_analysis(track.mixture, track.rate, separation,
-                                            out_dir / "plots" / f"{stem}.png", name,
-                                            run.config["stft"]))
-        parts = [_figure(figures[-1], out_dir, f"{name}: beat spectrum and REPET models")]
-        frames = _frames_of(runs_table, name)
-        if len(frames):
-            figures.append(plots.framewise(frames, out_dir / "plots" / f"{stem}-frames.png",
-                                           f"{name}: vocals SDR per 1 s frame"))
-            parts.append(_figure(figures[-1], out_dir, f"{name}: framewise vocals SDR"))
-        sections.append(Section(f"track-{len(sections)}", f"Track analysis: {name}",
-                                "\n\n".join(m for m, _ in parts), "".join(h for _, h in parts)))
-    return sections, figures
-
-
-def _frames_of(runs_table: pd.DataFrame, track: str) -> pd.DataFrame:
-    """Framewise vocals SDR of ``track`` from every ranked run: ``config, time, score``."""
-    ranked = runs_table[runs_table["ranked"]] if len(runs_table) else runs_table
-    ranked = ranked[ranked["algo_name"] != results.ENTRY]  # published JSON: no frames here
-    parts = []
-    for row in ranked.itertuples():
-        scores = pd.read_parquet(Path(row.run) / "scores.parquet",
-                                 filters=[("track", "==", track), ("target", "==", "vocals"),
-                                          ("metric", "==", "SDR")])
-        parts.append(scores.assign(config=row.config)[["config", "time", "score"]])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _entry(spec: str) -> tuple[str, Path]:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .config import available, config_hash, default_options, option, scored_config
 from .data import TARGETS
-from .metrics import METRICS, SONG_METRICS, WHOLE_TRACK_METRICS, tidy_rows
+from .metrics import METRICS, SONG_METRICS, WHOLE_TRACK_METRICS
 
 # The tidy scores table (scores.parquet): one row per frame × target × metric.
 SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", "track", "subset", "target",
@@ -489,67 +489,3 @@ def _drop_duplicates(runs_table: pd.DataFrame) -> None:
     clash = ranked.duplicated(["group", "config"], keep=False)
     for index in ranked.index[clash]:
         runs_table.loc[index, "config"] += f" #{runs_table.loc[index, 'config_key'][:6]}"
-
-
-ENTRY = "museval-json"  # algo_name of a report entry read from museval JSON files
-
-
-def load_entry(folder: Path) -> pd.DataFrame:
-    """Per-track medians of a folder of museval JSON files (one per track, as museval's
-    ``EvalStore.save`` and the SiSEC 2018 submissions write them, e.g.
-    ``sigsep-mus-2018/submissions/REP1/test/*.json``); ``subset`` is the folder's name when
-    it is ``train``/``test``, else ``test``.
-
-    Raises
-    ------
-    FileNotFoundError
-        No JSON file in ``folder``.
-    ValueError
-        A file that is not a museval track document (the message names it).
-    """
-    folder = Path(folder)
-    files = sorted(folder.glob("*.json"))
-    if not files:
-        raise FileNotFoundError(f"no museval JSON file (*.json) in {folder}")
-    subset = folder.name if folder.name in ("train", "test") else "test"
-    frames = []
-    for file in files:
-        text = file.read_text()
-        try:
-            track = json.loads(text).get("name") or file.stem
-            rows = tidy_rows(text, track, subset)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{file} is not a museval track JSON ({exc.__class__.__name__}: "
-                             f"{exc})") from None
-        frames.append(rows[rows["target"].isin(TARGETS)])
-    return per_track_medians(pd.concat(frames, ignore_index=True))
-
-
-def add_entries(runs_table: pd.DataFrame, per_track: pd.DataFrame, groups: dict[str, Group],
-                entries: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rank published results (museval JSON folders, :func:`load_entry`) with the runs:
-    an entry joins the full-length group that scored exactly its tracks; otherwise it is
-    listed, not ranked, with the reason.
-
-    Returns the runs table and per-track table with the entries' rows added.
-    """
-    rows, scores = [], [per_track]
-    for name, folder in entries.items():
-        table = load_entry(folder)
-        names = set(table["track"])
-        group = next((g for g in groups.values() if g.full_length and g.track_names == names),
-                     None)
-        row = {"run": str(Path(folder).resolve()), "status": "complete", "ranked": False,
-               "reason": "", "group": None, "config": name, "algo": name, "mask": None,
-               "phase": None, "variant": name, "algo_name": ENTRY, "config_key": f"entry:{name}",
-               "config_hash": "", "n_tracks": len(names), "n_scored": len(names),
-               "finished": None}
-        if group is None:
-            row["reason"] = (f"museval JSON of {len(names)} tracks: no leaderboard scored exactly "
-                             "these tracks at full length")
-        else:
-            row.update(ranked=True, group=group.id)
-            scores.append(table.assign(group=group.id, config=name, run=row["run"]))
-        rows.append(row)
-    runs_table = pd.concat([runs_table, pd.DataFrame(rows)], ignore_index=True)
-    return runs_table, pd.concat(scores, ignore_index=True)

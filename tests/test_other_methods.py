@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from repet_bench import report, results
+from repet_bench import entries, report
 
 NAME = "The Easton Ellises - Falcon 69"
 
@@ -101,5 +101,5 @@ def test_museval_json_folders_rank_with_runs_on_the_same_tracks(tmp_path):
     bad.mkdir()
     (bad / "x.json").write_text(json.dumps({"hello": 1}))
     with pytest.raises(ValueError, match="x.json is not a museval track JSON"):
-        results.load_entry(bad)
+        entries.load_entry(bad)
     assert report.main([str(tmp_path / "results"), "--entry", "nameonly"]) == 2
