@@ -26,7 +26,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from . import data, metrics, results, stats
-from .config import default_options, option, packaged_yaml, selected_options, validate
+from .config import (complete, default_options, option, packaged_yaml, selected_options,
+                     validate)
 from .separation import Separation, separate as _separate
 
 
@@ -35,14 +36,7 @@ def _node(group: str, spec, overrides: dict | None = None) -> dict:
     override it) or None (the default option), with ``overrides`` on top."""
     spec = {} if spec is None else {"name": spec} if isinstance(spec, str) else dict(spec)
     named = spec.pop("name", None)  # the option (ibm: the oracle's values, named "oracle")
-    base = option(group, named)
-    values = {**spec, **(overrides or {})}
-    unknown = sorted(set(values) - set(base))
-    if unknown:
-        raise TypeError(f"{group} option {named or base.get('name', 'default')!r} has no "
-                        f"parameter {', '.join(unknown)}; its parameters: "
-                        f"{', '.join(k for k in base if k != 'name')}")
-    return {**base, **values}
+    return complete(group, named, {**spec, **(overrides or {})})
 
 
 def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
@@ -104,15 +98,31 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
     if audio.ndim != 2 or audio.shape[0] < audio.shape[1]:
         raise ValueError(f"audio has shape {audio.shape}; pass (samples, channels), e.g. "
                          "audio.T for a (channels, samples) array")
+    config = configure(algo, mask, phase, stft, **params)
+    return _separate(audio, int(rate), config["algo"], config["stft"], config["mask"],
+                     config["phase"], references, keep_masks=masks)
+
+
+def configure(algo="repet", mask=None, phase=None, stft=None, **params) -> dict:
+    """The ``algo``, ``stft``, ``mask`` and ``phase`` configs :func:`separate` runs with
+    these arguments (same meaning), whole and validated: a way to check options before
+    any audio is read.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`separate`.
+
+    >>> configure("ibm")["mask"]  # +algo=ibm's own mask
+    {'name': 'binary', 'threshold': 0.5}
+    """
     asked = algo if isinstance(algo, str) else algo.get("name")  # ibm: the oracle + binary
-    algo = _node("algo", algo, params)
     chosen = {**default_options(), **selected_options("algo", asked)}
-    config = {"algo": algo, "stft": _node("stft", stft),
+    config = {"algo": _node("algo", algo, params), "stft": _node("stft", stft),
               "mask": _node("mask", chosen["mask"] if mask is None else mask),
               "phase": _node("phase", chosen["phase"] if phase is None else phase)}
     validate(config)
-    return _separate(audio, int(rate), config["algo"], config["stft"], config["mask"],
-                     config["phase"], references, keep_masks=masks)
+    return config
 
 
 def evaluate(references: dict, estimates: dict, rate: int = data.RATE,

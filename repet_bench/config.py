@@ -300,6 +300,27 @@ def option(group: str, name: str | None = None) -> dict:
     return json.loads(_option(group, name if name is not None else default_options()[group])[0])
 
 
+def complete(group: str, name: str | None, values: dict) -> dict:
+    """``values`` over the packaged defaults of option ``name`` of ``group`` (its default
+    option if None): a partial config made whole, as the command line would compose it.
+
+    Raises
+    ------
+    TypeError
+        A key the option does not have (the message lists those it has).
+
+    >>> complete("mask", "binary", {"threshold": 0.3})
+    {'name': 'binary', 'threshold': 0.3}
+    """
+    base = option(group, name)
+    unknown = sorted(set(values) - set(base))
+    if unknown:
+        raise TypeError(f"{group} option {name or default_options()[group]!r} has no parameter "
+                        f"{', '.join(unknown)}; its parameters: "
+                        f"{', '.join(k for k in base if k != 'name')}")
+    return {**base, **values}
+
+
 def selected_options(group: str, name: str) -> dict:
     """Options of other groups that option ``name`` selects in its defaults list.
 

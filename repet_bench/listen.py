@@ -23,19 +23,23 @@ def estimates_dir(run_dir: Path, subset: str, track: str) -> Path:
     return Path(run_dir) / "estimates" / subset / safe_filename(track)
 
 
+def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
+    """``audio`` ``(samples, channels)`` as a 16-bit wav, clipped to [-1, 1], atomically."""
+    import soundfile as sf
+
+    clipped = np.clip(np.asarray(audio), -1, 1)
+    atomic_write(path, lambda tmp: sf.write(tmp, clipped, rate, subtype="PCM_16", format="WAV"))
+
+
 def save_estimates(run_dir: Path, subset: str, track: str, rate: int, mixture: np.ndarray,
                    references: dict, estimates: dict, seconds: float | None = None) -> Path:
     """Write one track's estimates and references (each ``(samples, channels)``) as wav."""
-    import soundfile as sf
-
     folder = estimates_dir(run_dir, subset, track)
     n = None if seconds is None else int(seconds * rate)
     files = {"mixture": mixture, **{f"{t}_true": references[t] for t in TARGETS},
              **{t: estimates[t] for t in TARGETS}}
     for name, audio in files.items():
-        clipped = np.clip(np.asarray(audio)[:n], -1, 1)
-        atomic_write(folder / f"{name}.wav",
-                     lambda tmp, a=clipped: sf.write(tmp, a, rate, subtype="PCM_16", format="WAV"))
+        write_wav(folder / f"{name}.wav", np.asarray(audio)[:n], rate)
     return folder
 
 

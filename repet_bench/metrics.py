@@ -30,6 +30,8 @@ SONG_METRICS = ("nSDR",)
 WHOLE_TRACK_METRICS = SONG_METRICS + SI_METRICS
 # demucs' / MDX's regulariser: a silent reference or a perfect estimate stays finite.
 NSDR_DELTA = 1e-7
+# The tidy rows of one track (the scores table adds run and configuration columns).
+ROW_COLUMNS = ["track", "subset", "target", "metric", "frame", "time", "score"]
 
 
 @dataclass
@@ -123,6 +125,15 @@ def evaluate_track(
     return TrackScores(store.json, error)
 
 
+def _fitted(estimate, reference) -> np.ndarray:
+    """``estimate`` zero-padded or cut to ``reference``'s length (as museval does), float64."""
+    reference = np.asarray(reference)
+    out = np.zeros(reference.shape)
+    given = np.asarray(estimate, dtype=np.float64)[: len(reference)]
+    out[: len(given)] = given
+    return out
+
+
 def _db(num: float, den: float) -> float:
     if num == 0:
         return math.nan
@@ -166,9 +177,7 @@ def scale_invariant(references: dict, estimates: dict) -> dict:
     n = refs.shape[1]
     out = {}
     for j, target in enumerate(TARGETS):
-        est = np.zeros(refs.shape[1:])
-        given = np.asarray(estimates[target], dtype=np.float64)[:n]
-        est[: len(given)] = given
+        est = _fitted(estimates[target], refs[j])
         per_channel = []
         for c in range(refs.shape[2]):
             R, y, s = refs[:, :, c].T, est[:, c], refs[j, :, c]
@@ -205,9 +214,7 @@ def song_sdr(references: dict, estimates: dict) -> dict:
     out = {}
     for target in TARGETS:
         ref = np.asarray(references[target], dtype=np.float64)
-        est = np.zeros_like(ref)
-        given = np.asarray(estimates[target], dtype=np.float64)[: len(ref)]
-        est[: len(given)] = given
+        est = _fitted(estimates[target], ref)
         num = np.sum(ref ** 2) + NSDR_DELTA
         den = np.sum((ref - est) ** 2) + NSDR_DELTA
         out[target] = float(10 * np.log10(num / den))
@@ -225,8 +232,8 @@ def whole_track_rows(values: dict, track: str, subset: str) -> pd.DataFrame:
     """Tidy rows of the whole-track metrics: one "frame" (0) per track, so the SiSEC
     aggregation (median over frames, then over tracks) applies unchanged."""
     rows = [(track, subset, target, metric, 0, 0.0, value)
-            for target, values in values.items() for metric, value in values.items()]
-    return pd.DataFrame(rows, columns=["track", "subset", "target", "metric", "frame", "time", "score"])
+            for target, by_metric in values.items() for metric, value in by_metric.items()]
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
 def write_json(path: Path, scores: TrackScores) -> None:
@@ -248,7 +255,7 @@ def tidy_rows(text: str, track: str, subset: str) -> pd.DataFrame:
                 value = entry["metrics"][metric]
                 rows.append((track, subset, target["name"], metric, frame, entry["time"],
                              math.nan if value is None else float(value)))
-    return pd.DataFrame(rows, columns=["track", "subset", "target", "metric", "frame", "time", "score"])
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
 # The fast backend is checked against museval on this much of one track of every run
@@ -295,12 +302,7 @@ def crosscheck(references: dict, estimates: dict, rate: int, win: float, hop: fl
     length = min(n, int(round(seconds * rate)))
     start = (n - length) // 2
     refs = [np.asarray(references[t])[start:start + length] for t in TARGETS]
-    ests = []
-    for t in TARGETS:
-        est = np.zeros_like(np.asarray(references[t], dtype=np.float64))
-        given = np.asarray(estimates[t])[:n]
-        est[: len(given)] = given
-        ests.append(est[start:start + length])
+    ests = [_fitted(estimates[t], references[t])[start:start + length] for t in TARGETS]
     win_n, hop_n = int(win * rate), int(hop * rate)
     out = {"start": start / rate, "seconds": length / rate}
     try:
@@ -317,3 +319,17 @@ def crosscheck(references: dict, estimates: dict, rate: int, win: float, hop: fl
             both = ~np.isnan(a)
             diffs[metric] = float(np.max(np.abs(a[both] - b[both]), initial=0.0))
     return {**out, "frames": int(museval_scores.shape[-1]), "max_abs_diff_db": diffs}
+
+
+def largest_difference(check: dict | None) -> tuple[str, float] | None:
+    """The metric and value (dB) of a cross-check's largest |fast − museval|; None when
+    nothing was compared (no check, or skipped).
+
+    >>> largest_difference({"max_abs_diff_db": {"SDR": 1e-8, "SIR": 3e-7}})
+    ('SIR', 3e-07)
+    """
+    diffs = (check or {}).get("max_abs_diff_db")
+    if not diffs:
+        return None
+    worst = max(diffs, key=diffs.get)
+    return worst, diffs[worst]

@@ -177,8 +177,7 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         if sisec18.covers_reference(group, reference):
             comparisons.append(sisec18.reference_comparison(rows, runs_table, reference)
                                .assign(group=gid))
-    off = runs_table[runs_table["crosscheck_db"] > CROSSCHECK_TOLERANCE_DB] if len(runs_table) else []
-    for row in getattr(off, "itertuples", lambda: [])():
+    for row in runs_table[runs_table["crosscheck_db"] > CROSSCHECK_TOLERANCE_DB].itertuples():
         notes.append(f"WARNING: {row.config}: eval=fast differs from museval by "
                      f"{row.crosscheck_db:.2g} dB on its cross-check (> {CROSSCHECK_TOLERANCE_DB}); "
                      "rerun it with eval=museval")

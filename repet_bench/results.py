@@ -27,11 +27,11 @@ import pandas as pd
 
 from .config import available, config_hash, default_options, option, scored_config
 from .data import TARGETS
-from .metrics import METRICS, SONG_METRICS, WHOLE_TRACK_METRICS
+from .metrics import (METRICS, ROW_COLUMNS, SONG_METRICS, WHOLE_TRACK_METRICS,
+                      largest_difference)
 
 # The tidy scores table (scores.parquet): one row per frame × target × metric.
-SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", "track", "subset", "target",
-                 "metric", "frame", "time", "score"]
+SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", *ROW_COLUMNS]
 # The wide columns of an aggregate, "<target>_<metric>" (dB): medians over tracks, and for
 # the song-level SDR also the mean over tracks ("<target>_nSDR_mean"), as the MDX and SDX
 # challenges aggregate it.
@@ -441,13 +441,8 @@ def _run_row(run: Run, label: Label | None) -> dict:
             "config_key": config_key(run.config) if run.config else "",
             "config_hash": run.config_hash or "", "n_tracks": run.n_tracks,
             "n_scored": run.n_scored, "finished": run.finished,
-            "crosscheck_db": _largest_difference(run.crosscheck)}
-
-
-def _largest_difference(check: dict | None) -> float:
-    """Largest |eval=fast − museval| (dB) of a run's cross-check; NaN when not checked."""
-    diffs = (check or {}).get("max_abs_diff_db") or {}
-    return max(diffs.values()) if diffs else float("nan")
+            # Largest |eval=fast − museval| (dB) of the run's cross-check; NaN: none.
+            "crosscheck_db": (largest_difference(run.crosscheck) or ("", float("nan")))[1]}
 
 
 def _read_scores(run: Run, row: dict) -> pd.DataFrame | None:

@@ -104,18 +104,25 @@ def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
 
 
 def is_scored(out_dir: Path, ref: data.TrackRef, digest: str,
-              record: dict | None = None) -> bool:
+              record: dict | None = None, crosscheck: bool = False) -> bool:
     """Done = a ``scored`` record of this configuration (``digest``) and a museval JSON
     that reads (:func:`_scored_rows`); pass ``record`` if already read."""
-    return _scored_rows(out_dir, ref, digest, record) is not None
+    return _scored_rows(out_dir, ref, digest, record, crosscheck) is not None
+
+
+def _crosschecked(refs: list, job: dict) -> str | None:
+    """The key of the track whose evaluation is checked against museval: the run's first,
+    with ``eval=fast`` (museval is not checked against itself)."""
+    return refs[0].key if refs and job["eval"]["backend"] == "fast" else None
 
 
 def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
-                 record: dict | None = None) -> pd.DataFrame | None:
+                 record: dict | None = None, crosscheck: bool = False) -> pd.DataFrame | None:
     """The tidy museval rows of a scored track, or None when it must be (re)scored.
 
     A scored track whose museval JSON is damaged, or whose record says another
-    configuration, is reported and scored again. Read once: resume and the scores table
+    configuration, lacks a metric, or (``crosscheck``: the run's checked track) lacks
+    its check against museval, is scored again. Read once: resume and the scores table
     both take their rows from here.
     """
     record = record if record is not None else _read_record(out_dir, ref)
@@ -128,6 +135,10 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
     whole = record.get("whole_track") or {}
     if any(set(metrics.WHOLE_TRACK_METRICS) - set(whole.get(t, {})) for t in data.TARGETS):
         log.info("the record of %s predates the song-level SDR; scoring the track again",
+                 ref.key)
+        return None
+    if crosscheck and "crosscheck" not in record:
+        log.info("%s was scored before eval=fast was checked against museval; scoring it again",
                  ref.key)
         return None
     path = _museval_path(out_dir, ref)
@@ -337,7 +348,8 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
     digest = config_hash(job)
     refs = data.list_tracks(cfg.dataset, _cache_dir(job))
     _check_run_dir(out_dir, job, digest)
-    done = [r for r in refs if is_scored(out_dir, r, digest)]
+    checked = _crosschecked(refs, job)
+    done = [r for r in refs if is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
     todo = [r for r in refs if r not in done]
     return Plan(refs, done, todo), job, digest
 
@@ -415,7 +427,8 @@ def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
             _fan_out(todo, job, out_dir, n_jobs, checked)
             return {}
         except _worker_lost_errors():
-            todo = [r for r in todo if not is_scored(out_dir, r, config_hash(job))]
+            todo = [r for r in todo if not is_scored(out_dir, r, config_hash(job),
+                                                      crosscheck=r.key == checked)]
             if n_jobs == 1:
                 log.error("%s; giving up on %d track(s)", _OOM_HINT, len(todo))
                 return {r.key: _OOM_HINT for r in todo}
@@ -487,12 +500,8 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
             remove_stale_temporaries(cache_dir, shared=True)
     # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
     refs = the_plan.refs
-    todo = [r for r in refs if not is_scored(out_dir, r, digest)]
-    # eval=fast is checked against museval on one excerpt of the run's first track; a
-    # resumed first track scored without the check (an older run) is scored again.
-    checked = refs[0].key if refs and job["eval"]["backend"] == "fast" else None
-    if checked and refs[0] not in todo and "crosscheck" not in (_read_record(out_dir, refs[0]) or {}):
-        todo.insert(0, refs[0])
+    checked = _crosschecked(refs, job)
+    todo = [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
     resumed = len(refs) - len(todo)
     started = time.time()
     meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
@@ -519,7 +528,8 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunRes
     meta.update(status="partial" if failures else "complete", finished=time.time(),
                 wall_seconds=round(time.time() - started, 3), tracks=records,
                 crosscheck={"track": checked, **check} if check else None)
-    if check and max(check.get("max_abs_diff_db", {}).values(), default=0.0) > metrics.CROSSCHECK_TOLERANCE_DB:
+    worst = metrics.largest_difference(check)
+    if worst and worst[1] > metrics.CROSSCHECK_TOLERANCE_DB:
         log.warning("eval=fast differs from museval by more than %g dB on %s (%s): these "
                     "scores are not museval's; rerun with eval=museval and report it",
                     metrics.CROSSCHECK_TOLERANCE_DB, checked, check["max_abs_diff_db"])

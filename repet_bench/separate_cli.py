@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write, safe_filename
+from .io import safe_filename
 
 USAGE = ("usage: python -m repet_bench separate FILE... [algo=repet] [mask=soft] "
          "[phase=mixture] [stft=default] [out=separated] [ALGO_PARAM=value ...]")
@@ -77,16 +77,15 @@ def _value(text: str):
 
 def main(args: list[str]) -> int:
     """Separate each file; 0 when all were written, 2 on a usage error, 1 if a file failed."""
-    import soundfile as sf
-
     from . import api
+    from .listen import write_wav
 
     try:
         files, opts, out = _options(args)
         algo = opts.pop("algo", "repet")
         mask, phase, stft = opts.pop("mask", None), opts.pop("phase", None), opts.pop("stft", None)
         params = {k: _value(v) for k, v in opts.items()}
-        api.separate(np.zeros((4096, 1)), 44100, algo, mask, phase, stft, **params)  # checks
+        api.configure(algo, mask, phase, stft, **params)  # mistakes before any decoding
     except (ValueError, TypeError) as exc:
         print(f"repet_bench separate: {exc}", file=sys.stderr)
         return 2
@@ -100,11 +99,8 @@ def main(args: list[str]) -> int:
             failed += 1
             continue
         folder = out / safe_filename(path.name.removesuffix(".stem.mp4").rsplit(".", 1)[0])
-        folder.mkdir(parents=True, exist_ok=True)
         for target, estimate in result.estimates.items():
-            clipped = np.clip(estimate, -1.0, 1.0)
-            atomic_write(folder / f"{target}.wav",
-                         lambda tmp, a=clipped: sf.write(tmp, a, rate, subtype="PCM_16", format="WAV"))
+            write_wav(folder / f"{target}.wav", estimate, rate)
         period = result.info.get("period_seconds")
         found = f", period {period:.2f} s" if period is not None and np.isfinite(period) else ""
         print(f"{path}: {audio.shape[1]} channel(s) at {rate} Hz, {len(audio) / rate:.1f} s"

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import masks, phase
 from .algorithms import FLAVOURS, Context, get_algorithm
-from .config import option
+from .config import complete
 from .stft import Stft
 
 
@@ -70,10 +70,10 @@ def separate(
     foreground as the mixture minus it, as nussl 0.1.6a0 did.
     """
     algorithm = get_algorithm(algo["name"])
-    algo = {**option("algo", algo["name"]), **algo}
-    mask = {**option("mask", mask["name"]), **mask}
-    phase_cfg = {**option("phase", phase_cfg["name"]), **phase_cfg}
-    stft = {**option("stft"), **stft}
+    algo = complete("algo", algo["name"], algo)
+    mask = complete("mask", mask["name"], mask)
+    phase_cfg = complete("phase", phase_cfg["name"], phase_cfg)
+    stft = complete("stft", None, stft)
     if algorithm.mixture_estimates:
         return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
     transform = Stft.from_config(stft, rate)

@@ -99,16 +99,11 @@ class Algorithm:
 
     def __call__(self, magnitude, ctx: "Context", **params) -> Models:
         """Run with ``params`` over the defaults of ``conf/algo/<name>.yaml``."""
-        from ..config import option  # config imports this package: import at call time
+        from ..config import complete  # config imports this package: import at call time
 
-        defaults = option("algo", self.name)
-        unknown = sorted(set(params) - set(defaults))
-        if unknown:
-            raise TypeError(f"{self.name} has no parameter {', '.join(unknown)}; its "
-                            f"parameters: {', '.join(k for k in defaults if k != 'name')}")
-        merged = {**defaults, **params}
         # high_pass_cutoff is applied to the masks (separation), not by the algorithm.
-        return self.fn(magnitude, ctx, **{k: v for k, v in merged.items()
+        values = complete("algo", self.name, params)
+        return self.fn(magnitude, ctx, **{k: v for k, v in values.items()
                                           if k not in ("name", "high_pass_cutoff")})
 
 
