@@ -79,10 +79,11 @@ def app(cfg: DictConfig) -> None:
         return
     from .data import DatasetError
     from .runner import RunError, run
+    from .sweep import take_session
 
     out_dir = HydraConfig.get().runtime.output_dir
     try:
-        result = run(cfg, out_dir)
+        result = run(cfg, out_dir, take_session(out_dir))
     except (DatasetError, RunError, ValueError) as exc:
         _fail(str(exc), EXIT_USAGE)
         return
@@ -129,7 +130,12 @@ def main() -> None:
     if problem:
         print(f"repet_bench: {problem}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # in a shared sweep's pass (a point's run reports its own)
+        print("repet_bench: interrupted; finished tracks are kept in the sweep's run dirs. "
+              "Rerun the same command to resume.", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(_exit_code)
 
 

@@ -134,7 +134,7 @@ def sweep_name(argv: list[str]) -> str:
     kept = []
     for override in overrides_of(argv):
         key = override.split("=", 1)[0].lstrip("+~")
-        if key.startswith("hydra.") or any(key == k or key.startswith(k + ".") for k in ignored):
+        if key.startswith(("hydra.", "hydra/")) or any(key == k or key.startswith(k + ".") for k in ignored):
             continue
         kept.append(override)
     name = "_".join(sorted(kept)).replace("/", "_").replace("'", "").replace('"', "") or "sweep"

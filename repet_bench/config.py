@@ -368,6 +368,12 @@ def register_configs() -> None:
     cs.store(group="mask", name="base_mwf", node=MwfMaskConfig)
     cs.store(group="phase", name="base_phase", node=PhaseConfig)
     cs.store(group="phase", name="base_griffin_lim", node=GriffinLimPhaseConfig)
+    # The sweep launcher (hydra/launcher=shared): Hydra finds launchers by scanning the
+    # hydra_plugins package, which misses an editable install's, so it is named here too.
+    from hydra.core.plugins import Plugins
+    from hydra_plugins.repet_bench_launcher import SharedLauncher
+
+    Plugins.instance().register(SharedLauncher)
 
 
 # Range checks Hydra's type checks cannot express: (dotted key, predicate, what is allowed).

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 MB = 1024**2
 # stage -> (base MB, MB per second of audio)
 PEAK_MODEL = {
@@ -28,9 +30,21 @@ PEAK_MODEL = {
 MEMORY_HEADROOM = 0.8
 
 
-def worker_peak_bytes(seconds: float, stages=("separation", "museval")) -> float:
-    """Estimated peak RSS of one worker processing a track of ``seconds``."""
-    return max(base + per_s * seconds for base, per_s in (PEAK_MODEL[s] for s in stages)) * MB
+def worker_peak_bytes(seconds: float, stages=("separation", "museval"),
+                      held_per_second: float = 0.0) -> float:
+    """Estimated peak RSS of one worker processing a track of ``seconds``; plus
+    ``held_per_second`` bytes per second of audio held through every stage (a shared
+    sweep keeps the mixture STFT and the algorithm's models: :func:`held_per_second`)."""
+    peak = max(base + per_s * seconds for base, per_s in (PEAK_MODEL[s] for s in stages))
+    return peak * MB + held_per_second * seconds
+
+
+def held_per_second(stft, channels: int = 2) -> float:
+    """Bytes per second of audio a shared sweep holds between the points of one track:
+    the complex mixture STFT and two real spectrogram-sized models, in ``stft``'s
+    precision (:class:`repet_bench.stft.Stft`)."""
+    itemsize = np.dtype(stft.real_dtype).itemsize
+    return stft.rate / stft.hop * stft.n_freqs * channels * 4 * itemsize
 
 
 def available_memory() -> int:
@@ -40,10 +54,11 @@ def available_memory() -> int:
 
 
 def auto_n_jobs(longest_seconds: float, n_tracks: int, cores: int | None = None,
-                available: int | None = None, stages=("separation", "museval")) -> int:
+                available: int | None = None, stages=("separation", "museval"),
+                held: float = 0.0) -> int:
     """Workers for ``runner.n_jobs=auto``: at most one per core and per track, and as
     many as fit in the available memory when each holds the longest track (at least 1)."""
     cores = cores or os.cpu_count() or 1
     available = available_memory() if available is None else available
-    fit = int(available * MEMORY_HEADROOM // worker_peak_bytes(longest_seconds, stages))
+    fit = int(available * MEMORY_HEADROOM // worker_peak_bytes(longest_seconds, stages, held))
     return max(1, min(cores, n_tracks, fit))

@@ -31,7 +31,7 @@ from joblib import Parallel, delayed, parallel_config
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from . import data, listen, metrics
+from . import costs, data, listen, metrics
 from .config import config_hash, scored_config, unknown_keys, validate
 from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
                  remove_stale_temporaries, safe_filename, writable_problem)
@@ -195,6 +195,58 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
+def _new_record(ref: data.TrackRef, job: dict) -> dict:
+    # The config hash in every record lets a damaged run.json be rebuilt (_check_run_dir).
+    return {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None,
+            "config_hash": config_hash(job)}
+
+
+def _load(ref: data.TrackRef, job: dict) -> data.TrackAudio:
+    decode_cache = _cache_dir(job) / "decoded" if job["dataset"].get("decode_cache") else None
+    return data.load_track(ref, decode_cache)
+
+
+def _failed(record: dict, exc: Exception) -> dict:
+    record.update(status="failed", error=f"{exc.__class__.__name__}: {exc}",
+                  traceback=traceback.format_exc())
+    return record
+
+
+def _write_record(out_dir: Path, ref: data.TrackRef, record: dict) -> dict:
+    atomic_write_text(_record_path(out_dir, ref), json.dumps(record, indent=2, default=float))
+    return record
+
+
+def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackAudio,
+                result: Separation, record: dict, crosscheck: bool = False) -> dict:
+    """Score ``result`` (the estimates of ``track``), write the museval JSON and fill
+    ``record`` (timings in it so far are kept); raises on failure."""
+    t2 = time.perf_counter()
+    scores = metrics.evaluate_track(ref.name, track.references, result.estimates,
+                                     track.rate, job["eval"]["win"], job["eval"]["hop"],
+                                     job["eval"]["backend"], _stats_path(ref, job))
+    whole = metrics.whole_track(track.references, result.estimates)
+    t3 = time.perf_counter()
+    if crosscheck and job["eval"]["backend"] == "fast":
+        record["crosscheck"] = metrics.crosscheck(
+            track.references, result.estimates, track.rate, job["eval"]["win"],
+            job["eval"]["hop"])
+        record["crosscheck_seconds"] = round(time.perf_counter() - t3, 3)
+    if job.get("save_estimates"):
+        listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
+                              track.references, result.estimates, job.get("estimates_seconds"))
+    metrics.write_json(_museval_path(out_dir, ref), scores)
+    record.update(
+        status="scored",
+        error=scores.error,  # set when museval refused (silent source): NaN scores
+        duration_seconds=track.mixture.shape[0] / track.rate,
+        evaluation_seconds=round(t3 - t2, 3),
+        info=result.info,
+        whole_track=whole,
+    )
+    return record
+
+
 def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
                   parent_pid: int | None = None, crosscheck: bool = False) -> dict:
     """Load, separate, score and write one track; never raises (errors are recorded).
@@ -206,53 +258,24 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
     """
     if parent_pid is not None and parent_pid != os.getpid():
         _die_with_parent(parent_pid)
-    # The config hash in every record lets a damaged run.json be rebuilt (_check_run_dir).
-    record = {"track": ref.name, "subset": ref.subset, "status": "failed", "error": None,
-              "config_hash": config_hash(job)}
+    record = _new_record(ref, job)
     try:
         t0 = time.perf_counter()
-        decode_cache = None
-        if job["dataset"].get("decode_cache"):
-            decode_cache = _cache_dir(job) / "decoded"
-        track = data.load_track(ref, decode_cache)
+        track = _load(ref, job)
         t1 = time.perf_counter()
         if job["algo"]["name"] == "estimates":  # another method's output, read not made
             result = Separation(*load_estimates(job["algo"]["root"], track))
         else:
             result = separate(track.mixture, track.rate, job["algo"], job["stft"],
                               job["mask"], job["phase"], references=track.references)
-        t2 = time.perf_counter()
-        scores = metrics.evaluate_track(ref.name, track.references, result.estimates,
-                                         track.rate, job["eval"]["win"], job["eval"]["hop"],
-                                         job["eval"]["backend"], _stats_path(ref, job))
-        whole = metrics.whole_track(track.references, result.estimates)
-        t3 = time.perf_counter()
-        if crosscheck and job["eval"]["backend"] == "fast":
-            record["crosscheck"] = metrics.crosscheck(
-                track.references, result.estimates, track.rate, job["eval"]["win"],
-                job["eval"]["hop"])
-            record["crosscheck_seconds"] = round(time.perf_counter() - t3, 3)
-        if job.get("save_estimates"):
-            listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
-                                  track.references, result.estimates, job.get("estimates_seconds"))
-        metrics.write_json(_museval_path(out_dir, ref), scores)
-        record.update(
-            status="scored",
-            error=scores.error,  # set when museval refused (silent source): NaN scores
-            duration_seconds=track.mixture.shape[0] / track.rate,
-            load_seconds=round(t1 - t0, 3),
-            separation_seconds=round(t2 - t1, 3),
-            evaluation_seconds=round(t3 - t2, 3),
-            info=result.info,
-            whole_track=whole,
-        )
+        record.update(load_seconds=round(t1 - t0, 3),
+                      separation_seconds=round(time.perf_counter() - t1, 3))
+        score_track(ref, job, out_dir, track, result, record, crosscheck)
     except DiskFullError:
         raise  # not the track's fault: stop the run, keep what is finished
     except Exception as exc:  # one bad track must not stop the run
-        record["error"] = f"{exc.__class__.__name__}: {exc}"
-        record["traceback"] = traceback.format_exc()
-    atomic_write_text(_record_path(out_dir, ref), json.dumps(record, indent=2, default=float))
-    return record
+        _failed(record, exc)
+    return _write_record(out_dir, ref, record)
 
 
 def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
@@ -387,21 +410,26 @@ def _engine(runner: dict):
             cluster.close()
 
 
-def _fan_out(todo: list, job: dict, out_dir: Path, n_jobs: int, checked: str | None) -> None:
-    """Process ``todo`` on ``n_jobs`` workers; log each track's outcome as it finishes."""
-    runner = job["runner"]
+def _log_outcome(record: dict) -> None:
+    if record["status"] != "scored":
+        log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
+    elif record["error"]:
+        log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
+
+
+def fan_out(work, todo: list, runner: dict, n_jobs: int, *args) -> None:
+    """``work(item, *args, parent_pid)`` for each item of ``todo`` on ``n_jobs`` workers;
+    each call returns a track record (or a list of them), logged as it finishes."""
     # loky's workers are this process's children and must die with it; dask's workers
     # belong to their cluster.
     parent = os.getpid() if runner["backend"] == "loky" else None
     with _engine(runner):
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(process_track)(r, job, out_dir, parent, r.key == checked) for r in todo)
-        for record in tqdm(results, total=len(todo), desc="tracks", unit="track",
-                           disable=not runner["progress"] or not todo):
-            if record["status"] != "scored":
-                log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
-            elif record["error"]:
-                log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
+            delayed(work)(item, *args, parent) for item in todo)
+        for records in tqdm(results, total=len(todo), desc="tracks", unit="track",
+                            disable=not runner["progress"] or not todo):
+            for record in records if isinstance(records, list) else [records]:
+                _log_outcome(record)
 
 
 def _worker_lost_errors() -> tuple:
@@ -417,41 +445,92 @@ def _worker_lost_errors() -> tuple:
     return tuple(errors)
 
 
-def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
-                 checked: str | None = None) -> dict:
-    """Fan out; if a worker is killed (out of memory), retry the unscored tracks once
-    with half the workers. Returns errors for tracks lost to killed workers. ``checked``:
-    the key of the track whose evaluation is cross-checked against museval."""
+def process_all(work, todo: list, runner: dict, n_jobs: int, unfinished, *args) -> list:
+    """:func:`fan_out`; if a worker is killed (out of memory), retry ``unfinished(todo)``
+    once more with half the workers each time. Returns the items lost at one worker."""
     while True:
         try:
-            _fan_out(todo, job, out_dir, n_jobs, checked)
-            return {}
+            fan_out(work, todo, runner, n_jobs, *args)
+            return []
         except _worker_lost_errors():
-            todo = [r for r in todo if not is_scored(out_dir, r, config_hash(job),
-                                                      crosscheck=r.key == checked)]
+            todo = unfinished(todo)
             if n_jobs == 1:
                 log.error("%s; giving up on %d track(s)", _OOM_HINT, len(todo))
-                return {r.key: _OOM_HINT for r in todo}
+                return todo
             n_jobs = max(1, n_jobs // 2)
             log.warning("%s; retrying %d track(s) with %d worker(s)", _OOM_HINT, len(todo), n_jobs)
 
 
-def _n_workers(setting, todo: list) -> int:
-    """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory)."""
+def _process_one(ref: data.TrackRef, job: dict, out_dir: Path, checked: str | None,
+                 parent_pid: int | None) -> dict:
+    return process_track(ref, job, out_dir, parent_pid, ref.key == checked)
+
+
+def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
+                 checked: str | None = None) -> dict:
+    """Process ``todo`` (:func:`process_all`); errors for tracks lost to killed workers.
+    ``checked``: the key of the track whose evaluation is cross-checked against museval."""
+    digest = config_hash(job)
+
+    def unfinished(refs):
+        return [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
+
+    lost = process_all(_process_one, todo, job["runner"], n_jobs, unfinished, job, out_dir,
+                       checked)
+    return {r.key: _OOM_HINT for r in lost}
+
+
+def n_workers(setting, todo: list, held: float = 0.0) -> int:
+    """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory; ``held``:
+    bytes per second of audio a worker holds besides a single run's peak)."""
     if not todo:
         return 1
     if setting == "auto":
         lengths = [s for s in map(data.track_seconds, todo) if s is not None]
         longest = max(lengths, default=0.0)
-        n = auto_n_jobs(longest, len(todo))
+        n = auto_n_jobs(longest, len(todo), held=held)
         log.info("runner.n_jobs=auto: %d worker(s) (longest track %.0f s, ~%.1f GB each, "
-                 "%.1f GB available)", n, longest, worker_peak_bytes(longest) / 1e9,
+                 "%.1f GB available)", n, longest,
+                 worker_peak_bytes(longest, held_per_second=held) / 1e9,
                  available_memory() / 1e9)
         return n
     setting = int(setting)
     if setting < 0:
         setting = os.cpu_count() + 1 + setting  # joblib's convention: -1 = all cores
     return max(1, min(len(todo), setting))
+
+
+def predict(jobs: list[dict], refs: list[data.TrackRef], n_jobs: int,
+            shared: bool = True) -> costs.Prediction:
+    """:func:`costs.predict` for ``jobs`` (a run, or a sweep's points) over ``refs``,
+    knowing which tracks' decoded audio and reference statistics are cached already."""
+    job = jobs[0]
+
+    def cached(path_of) -> list[bool]:
+        out = []
+        for ref in refs:
+            try:
+                out.append(path_of(ref).exists())
+            except (OSError, AttributeError):  # missing files (the track fails anyway)
+                out.append(False)
+        return out
+
+    decoded = cached(lambda r: _cache_dir(job) / "decoded" / f"{data.decode_key(r)}.npz")
+    fast = next((j for j in jobs if j["eval"]["backend"] == "fast"), None)
+    warm = cached(lambda r: _stats_path(r, fast)) if fast else None
+    seconds = [data.track_seconds(r) or 0.0 for r in refs]
+    return costs.predict(jobs, seconds, n_jobs, shared, decoded, warm)
+
+
+def prepare_dir(out_dir: Path, job: dict) -> None:
+    """Under the run dir's lock, before processing: remove what interrupted runs left."""
+    removed = remove_stale_temporaries(out_dir)
+    if removed:
+        log.info("removed %d partial file(s) left by an interrupted run", removed)
+    # The shared caches: only files whose writer is gone (other runs may be writing).
+    for cache_dir in (_cache_dir(job) / "decoded", _cache_dir(job) / "refstats"):
+        if cache_dir.is_dir():
+            remove_stale_temporaries(cache_dir, shared=True)
 
 
 def _check_writable(out_dir: Path) -> None:
@@ -464,10 +543,29 @@ def _write_meta(out_dir: Path, meta: dict) -> None:
     atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=float))
 
 
-def run(cfg: DictConfig, out_dir: Path) -> RunResult | None:
+@dataclass
+class Session:
+    """What a shared sweep pass (:mod:`repet_bench.sweep`) already did for one run dir:
+    when it started, how many tracks were scored before it, and the tracks it lost to
+    killed workers. :func:`run` then processes nothing and reports as if it had."""
+
+    started: float
+    resumed: int
+    lost: dict = field(default_factory=dict)
+
+
+def running_meta(job: dict, digest: str, n_tracks: int, started: float) -> dict:
+    """``run.json`` while a run is under way."""
+    return {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
+            "started": started, "n_tracks": n_tracks}
+
+
+def run(cfg: DictConfig, out_dir: Path, session: Session | None = None) -> RunResult | None:
     """Separate and score every selected track that is not already scored in ``out_dir``.
 
-    Returns None for a dry run (``runner.dry_run=true``: the plan is printed).
+    Returns None for a dry run (``runner.dry_run=true``: the plan is printed). With a
+    ``session``, the tracks were processed by a shared sweep pass: only its results are
+    collected and written.
 
     Raises
     ------
@@ -482,42 +580,43 @@ def run(cfg: DictConfig, out_dir: Path) -> RunResult | None:
     the_plan, job, digest = plan(cfg, out_dir)
     if job["runner"].get("dry_run"):
         print(the_plan.describe(out_dir))
+        if the_plan.todo:
+            n_jobs = n_workers(job["runner"]["n_jobs"], the_plan.todo)
+            print(predict([job], the_plan.todo, n_jobs).describe())
         return None
     try:
         with exclusive_lock(out_dir):
-            return _run_locked(the_plan, job, digest, out_dir)
+            return _run_locked(the_plan, job, digest, out_dir, session)
     except (LockedError, DiskFullError) as exc:
         raise RunError(str(exc)) from None
 
 
-def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path) -> RunResult:
-    removed = remove_stale_temporaries(out_dir)
-    if removed:
-        log.info("removed %d partial file(s) left by an interrupted run", removed)
-    # The shared caches: only files whose writer is gone (other runs may be writing).
-    for cache_dir in (_cache_dir(job) / "decoded", _cache_dir(job) / "refstats"):
-        if cache_dir.is_dir():
-            remove_stale_temporaries(cache_dir, shared=True)
-    # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
+def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path,
+                session: Session | None = None) -> RunResult:
     refs = the_plan.refs
     checked = _crosschecked(refs, job)
-    todo = [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
-    resumed = len(refs) - len(todo)
-    started = time.time()
-    meta = {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
-            "started": started, "n_tracks": len(refs)}
-    if todo or not (out_dir / "run.json").exists():
-        _write_meta(out_dir, meta)  # nothing to do: a complete run is never marked running
-    if resumed:
-        log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
-
-    n_jobs = _n_workers(job["runner"]["n_jobs"], todo)
-    try:
-        lost = _process_all(todo, job, out_dir, n_jobs, checked)
-    except KeyboardInterrupt:
-        meta.update(status="interrupted", finished=time.time())
-        _write_meta(out_dir, meta)
-        raise
+    if session is not None:
+        resumed, started, meta = session.resumed, session.started, None
+        lost = session.lost
+    else:
+        prepare_dir(out_dir, job)
+        # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
+        todo = [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
+        resumed = len(refs) - len(todo)
+        started = time.time()
+        meta = running_meta(job, digest, len(refs), started)
+        if todo or not (out_dir / "run.json").exists():
+            _write_meta(out_dir, meta)  # nothing to do: a complete run is never marked running
+        if resumed:
+            log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
+        n_jobs = n_workers(job["runner"]["n_jobs"], todo)
+        try:
+            lost = _process_all(todo, job, out_dir, n_jobs, checked)
+        except KeyboardInterrupt:
+            meta.update(status="interrupted", finished=time.time())
+            _write_meta(out_dir, meta)
+            raise
+    meta = meta or running_meta(job, digest, len(refs), started)
 
     records = {r.key: _read_record(out_dir, r) for r in refs}
     failures = {k: rec["error"] if rec else lost.get(k, "not processed") for k, rec in records.items()

@@ -69,66 +69,138 @@ def separate(
     as the mixture minus them; ``sisec18`` inverts the background and takes the
     foreground as the mixture minus it, as nussl 0.1.6a0 did.
     """
-    algorithm = get_algorithm(algo["name"])
-    algo = complete("algo", algo["name"], algo)
-    mask = complete("mask", mask["name"], mask)
-    phase_cfg = complete("phase", phase_cfg["name"], phase_cfg)
-    stft = complete("stft", None, stft)
-    if algorithm.mixture_estimates:
-        return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
-    transform = Stft.from_config(stft, rate)
-    flavour = algo.get("flavour", FLAVOURS[0])
-    n_samples = mixture.shape[0]
-    ref_mags = None
-    if algorithm.needs_references:
-        if references is None:
-            raise ValueError(f"algorithm {algo['name']!r} is an oracle and needs the references")
-        # Magnitudes only, taken before the mixture STFT: the complex reference spectrograms
-        # are never held, and oracles get no mixture magnitude (they only use the
-        # references), which keeps them under a blind method's peak memory.
-        ref_mags = {k: transform.magnitude(v) for k, v in references.items()}
-    spec = transform.forward(mixture)
-    magnitude = None if algorithm.needs_references else np.abs(spec)
-    models = algorithm(magnitude, Context(transform, n_samples, ref_mags), **_params(algo))
-    del magnitude, ref_mags
-    for model in (models.background, models.foreground, models.background_mask):
-        if model is not None and model.shape != spec.shape:
-            raise ValueError(f"algorithm {algo['name']!r} returned a model of shape "
-                             f"{model.shape} for a mixture spectrogram of shape {spec.shape} "
-                             "(for an oracle: references and mixture differ in length)")
-    info = dict(models.info)
-    # The masks overwrite the models (then the models' memory is free before the iSTFTs:
-    # on a 7-minute track each spectrogram-sized array is ~300 MB, and peak memory is
-    # what limits workers).
-    if models.background_mask is not None:
-        bg_mask, fg_mask = masks.masks_from_background_mask(
-            mask["name"], models.background_mask, mixture=spec, **_params(mask))
-    else:
-        bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background,
-                                               models.foreground, mixture=spec,
-                                               overwrite=True, **_params(mask))
-    del models
-    masks.high_pass(bg_mask, fg_mask,
-                    masks.high_pass_rows(algo["high_pass_cutoff"], transform, flavour))
-    kept_masks = ({"vocals": fg_mask.copy(), "accompaniment": bg_mask.copy()} if keep_masks
-                  else None)
+    separator = Separator(mixture, rate, algo, stft, references)
+    return separator.apply(mask, phase_cfg, keep_masks=keep_masks, last=True)
 
-    if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
-        # The iSTFT is linear and reconstructs the mixture exactly, and the two masks sum
-        # to one: one estimate is the mixture minus the other (one iSTFT saved). The
-        # mixture STFT is not needed afterwards, so it is masked in place.
-        inverted, kept = (("accompaniment", bg_mask) if flavour == "sisec18"
-                          else ("vocals", fg_mask))
-        del bg_mask, fg_mask
-        spec *= kept
-        del kept
-        estimate = transform.inverse(spec, n_samples)
-        del spec
-        rest = np.subtract(mixture, estimate, dtype=transform.real_dtype)
-        other = "vocals" if inverted == "accompaniment" else "accompaniment"
-        return Separation({inverted: estimate, other: rest}, info, kept_masks)
-    vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
-                               **_params(phase_cfg))
-    accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
-                                      n_samples, **_params(phase_cfg))
-    return Separation({"vocals": vocals, "accompaniment": accompaniment}, info, kept_masks)
+
+class Separator:
+    """One mixture's STFT and one algorithm's models, computed once; :meth:`apply` turns
+    them into estimates with any mask and phase strategy.
+
+    The models do not depend on the mask or the phase, so a sweep over masks × phases
+    of one algorithm runs it once per track (:mod:`repet_bench.sweep`). :meth:`apply`
+    leaves the STFT and the models untouched unless ``last=True``, when it may reuse
+    their memory as a single :func:`separate` does; the estimates are the same either
+    way (the same operations on the same values).
+
+    Parameters
+    ----------
+    mixture : ndarray, shape (samples, channels)
+    rate : int
+        Sample rate in Hz.
+    algo, stft : dict
+        The ``algo`` and ``stft`` configs; a key left out takes the packaged default.
+    references : dict of str to ndarray (samples, channels), optional
+        True sources; only passed on to algorithms that need them (oracles).
+
+    Attributes
+    ----------
+    info : dict
+        The algorithm's diagnostics (e.g. the period found).
+    nbytes : int
+        Memory held between :meth:`apply` calls (mixture STFT and models), in bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mix = np.random.default_rng(0).standard_normal((44100 * 4, 2)).astype(np.float32)
+    >>> separator = Separator(mix, 44100, {"name": "repet", "period": 1.0}, {})
+    >>> soft = separator.apply({"name": "soft"}, {"name": "mixture"})
+    >>> binary = separator.apply({"name": "binary"}, {"name": "none"}, last=True)
+    >>> soft.estimates["vocals"].shape, binary.info["period_frames"]
+    ((176400, 2), 86)
+    """
+
+    def __init__(self, mixture: np.ndarray, rate: int, algo: dict, stft: dict,
+                 references: dict | None = None):
+        algorithm = get_algorithm(algo["name"])
+        self.algo = complete("algo", algo["name"], algo)
+        self.mixture = mixture
+        self.info: dict = {}
+        self.models = self.spec = None
+        self.mixture_estimates = algorithm.mixture_estimates
+        if self.mixture_estimates:
+            return
+        transform = self.transform = Stft.from_config(complete("stft", None, stft), rate)
+        self.flavour = self.algo.get("flavour", FLAVOURS[0])
+        ref_mags = None
+        if algorithm.needs_references:
+            if references is None:
+                raise ValueError(f"algorithm {algo['name']!r} is an oracle and needs the "
+                                 "references")
+            # Magnitudes only, taken before the mixture STFT: the complex reference
+            # spectrograms are never held, and oracles get no mixture magnitude (they only
+            # use the references), which keeps them under a blind method's peak memory.
+            ref_mags = {k: transform.magnitude(v) for k, v in references.items()}
+        spec = self.spec = transform.forward(mixture)
+        magnitude = None if algorithm.needs_references else np.abs(spec)
+        models = self.models = algorithm(magnitude, Context(transform, mixture.shape[0], ref_mags),
+                                         **_params(self.algo))
+        del magnitude, ref_mags
+        for model in (models.background, models.foreground, models.background_mask):
+            if model is not None and model.shape != spec.shape:
+                raise ValueError(f"algorithm {algo['name']!r} returned a model of shape "
+                                 f"{model.shape} for a mixture spectrogram of shape "
+                                 f"{spec.shape} (for an oracle: references and mixture "
+                                 "differ in length)")
+        self.info = dict(models.info)
+
+    @property
+    def nbytes(self) -> int:
+        if self.mixture_estimates:
+            return 0
+        held = (self.models.background, self.models.foreground, self.models.background_mask,
+                self.spec)
+        return sum(a.nbytes for a in held if a is not None)
+
+    def apply(self, mask: dict, phase_cfg: dict, keep_masks: bool = False,
+              last: bool = False) -> Separation:
+        """The estimates with the ``mask`` and ``phase`` configs (keys left out take the
+        packaged defaults). ``last=True``: no further call follows, so the STFT and the
+        models may be overwritten (on a 7-minute track each spectrogram-sized array is
+        ~300 MB, and peak memory is what limits workers)."""
+        mask = complete("mask", mask["name"], mask)
+        phase_cfg = complete("phase", phase_cfg["name"], phase_cfg)
+        mixture = self.mixture
+        if self.mixture_estimates:
+            return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
+        transform, models, spec, n_samples = self.transform, self.models, self.spec, mixture.shape[0]
+        if last:  # the masks overwrite the models: their memory is free before the iSTFTs
+            self.models = self.spec = None
+        if models.background_mask is not None:
+            background_mask = models.background_mask if last else models.background_mask.copy()
+            bg_mask, fg_mask = masks.masks_from_background_mask(
+                mask["name"], background_mask, mixture=spec, **_params(mask))
+        else:
+            bg_mask, fg_mask = masks.compute_masks(mask["name"], models.background,
+                                                   models.foreground, mixture=spec,
+                                                   overwrite=last, **_params(mask))
+        del models
+        masks.high_pass(bg_mask, fg_mask,
+                        masks.high_pass_rows(self.algo["high_pass_cutoff"], transform, self.flavour))
+        kept_masks = ({"vocals": fg_mask.copy(), "accompaniment": bg_mask.copy()} if keep_masks
+                      else None)
+
+        if phase_cfg["name"] == "mixture" and mask["name"] in masks.COMPLEMENTARY:
+            # The iSTFT is linear and reconstructs the mixture exactly, and the two masks
+            # sum to one: one estimate is the mixture minus the other (one iSTFT saved).
+            # The last use of the mixture STFT masks it in place.
+            inverted, kept = (("accompaniment", bg_mask) if self.flavour == "sisec18"
+                              else ("vocals", fg_mask))
+            del bg_mask, fg_mask
+            if last:
+                spec *= kept
+            else:
+                spec = spec * kept
+            del kept
+            estimate = transform.inverse(spec, n_samples)
+            del spec
+            rest = np.subtract(mixture, estimate, dtype=transform.real_dtype)
+            other = "vocals" if inverted == "accompaniment" else "accompaniment"
+            return Separation({inverted: estimate, other: rest}, dict(self.info), kept_masks)
+        vocals = phase.reconstruct(phase_cfg["name"], fg_mask, spec, transform, n_samples,
+                                   **_params(phase_cfg))
+        accompaniment = phase.reconstruct(phase_cfg["name"], bg_mask, spec, transform,
+                                          n_samples, **_params(phase_cfg))
+        return Separation({"vocals": vocals, "accompaniment": accompaniment}, dict(self.info),
+                          kept_masks)

@@ -19,8 +19,9 @@ versions that matter frame and invert differently (shared ALGORITHMS.md):
     unmodified STFT exactly but inverts a masked one differently from least squares.
     Double precision, as nussl computed.
 
-Both use the same ``ShortTimeFFT`` machinery (chunked forward, per-frame inverse); only the
-frame range, the dual window and the normalisation differ.
+Both use ``ShortTimeFFT``'s frames, windows and dual windows; only the frame range, the dual
+window and the normalisation differ. Its per-frame Python loops are replaced by batched FFTs
+that give the same values bit for bit (:meth:`Stft._frames_fft`, :meth:`Stft._overlap_add`).
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import ShortTimeFFT, get_window
 
 WINDOWS = ("sqrt_hann", "hann", "hamming", "blackman")
 CONVENTIONS = ("nussl", "nussl2018")
-# Frames per scipy STFT call: its complex128 temporary is then ~17 MB (2048-point FFT).
-FRAME_CHUNK = 1024
+# Frames per batched FFT: its complex128 temporaries are then a few MB (2048-point FFT).
+FRAME_CHUNK = 256
+# Frequency rows per block when transposing a chunk into the spectrogram's layout.
+_FREQ_BLOCK = 64
 # Samples per block when normalising the inverse: bounds the index temporaries.
 _SAMPLE_CHUNK = 1 << 20
 # nussl 0.1.6's stand-in for a zero window sum (constants.EPSILON).
@@ -194,13 +199,39 @@ class Stft:
         first = int(self._first_frame)
         stop = first + self.n_frames(audio.shape[0])
         out = np.empty((self.n_freqs, stop - first, audio.shape[1]), dtype=dtype)
-        for ch in range(audio.shape[1]):
-            signal = audio[:, ch].astype(np.float64, copy=False)
-            for p0 in range(first, stop, FRAME_CHUNK):
-                p1 = min(p0 + FRAME_CHUNK, stop)
-                chunk = self._fft.stft(signal, p0=p0, p1=p1)
-                out[:, p0 - first : p1 - first, ch] = chunk if finish is None else finish(chunk)
+        for p0 in range(first, stop, FRAME_CHUNK):
+            p1 = min(p0 + FRAME_CHUNK, stop)
+            chunk = np.stack([self._frames_fft(audio[:, ch], p0, p1)
+                              for ch in range(audio.shape[1])], axis=1)  # (frames, ch, freq)
+            chunk = (chunk if finish is None else finish(chunk)).astype(dtype, copy=False)
+            # (frames, ch, freq) -> (freq, frames, ch) in blocks of rows: a transposed copy
+            # of the whole chunk at once thrashes the cache (2x slower).
+            for f0 in range(0, self.n_freqs, _FREQ_BLOCK):
+                out[f0 : f0 + _FREQ_BLOCK, p0 - first : p1 - first] = (
+                    chunk[..., f0 : f0 + _FREQ_BLOCK].transpose(2, 0, 1))
         return out
+
+    def _frames_fft(self, signal: np.ndarray, p0: int, p1: int) -> np.ndarray:
+        """``ShortTimeFFT.stft(signal, p0=p0, p1=p1).T``: ``(p1 - p0, freq)`` complex128.
+
+        The same operations on the same values (zero padding, float64 window product,
+        the roll that centres each frame on its middle sample, ``scipy.fft.rfft``), so the
+        result is bit for bit scipy's (tested); but all frames of the chunk in one FFT
+        call, where scipy loops over frames in Python.
+        """
+        fft, m, hop, mid = self._fft, self.window_length, self.hop, self._fft.m_num_mid
+        start = p0 * hop - mid  # first sample of frame p0
+        stop = start + (p1 - p0 - 1) * hop + m
+        padded = np.zeros(stop - start)
+        lo, hi = max(start, 0), min(stop, len(signal))
+        if lo < hi:
+            padded[lo - start : hi - start] = signal[lo:hi]
+        frames = sliding_window_view(padded, m)[::hop]
+        # Windowed and rolled by -mid (ShortTimeFFT's phase_shift=0) in one pass.
+        rolled = np.empty(frames.shape)
+        np.multiply(frames[:, mid:], fft.win[mid:], out=rolled[:, : m - mid])
+        np.multiply(frames[:, :mid], fft.win[:mid], out=rolled[:, m - mid :])
+        return scipy.fft.rfft(rolled, n=fft.mfft, axis=-1)
 
     def magnitude(self, audio: np.ndarray) -> np.ndarray:
         """``|STFT|`` of ``audio`` as :attr:`real_dtype`, without the complex spectrogram.
@@ -221,11 +252,14 @@ class Stft:
         # ShortTimeFFT takes the first frame of `spec` as its slice p_min; ours is slice
         # `_first_frame`, so its time axis is shifted by that many hops.
         shift = int(self._first_frame - self._fft.p_min) * self.hop
-        # scipy's istft loops over frames in Python: all channels in one call halves that
-        # overhead, and its temporaries are per frame, so memory does not grow.
-        audio = self._fft.istft(np.moveaxis(spec, -1, 0), k0=-shift, k1=n_samples - shift,
-                                f_axis=-2, t_axis=-1)
-        audio = audio.T.astype(self.real_dtype, copy=False)
+        if self.window_length % self.hop:
+            # scipy's istft loops over frames in Python: all channels in one call halves
+            # that overhead, and its temporaries are per frame, so memory does not grow.
+            audio = self._fft.istft(np.moveaxis(spec, -1, 0), k0=-shift,
+                                    k1=n_samples - shift, f_axis=-2, t_axis=-1).T
+        else:
+            audio = self._overlap_add(spec, n_samples)
+        audio = audio.astype(self.real_dtype, copy=False)
         # The gain that turns ShortTimeFFT's sum into this convention's normalisation.
         if self.convention == "nussl2018":
             for start in range(0, n_samples, _SAMPLE_CHUNK):
@@ -244,6 +278,43 @@ class Stft:
                 every = self._frame_sum(t, squared, n_samples, every_frame=True)
                 audio[rows] *= (every / self._frame_sum(t, squared, n_samples))[:, None]
         return audio
+
+    def _overlap_add(self, spec: np.ndarray, n_samples: int) -> np.ndarray:
+        """``ShortTimeFFT.istft`` of ``spec`` over samples ``0 .. n_samples``, as
+        ``(n_samples, channels)`` float64, when the hop divides the window.
+
+        scipy adds each frame's inverse FFT (times the dual window) into the signal in a
+        Python loop over frames; here the frames of a chunk are inverted in one call and
+        added hop-sized segment by segment. Each sample still receives its frames in
+        scipy's order (earliest first) from the same values, so the sums are bit for bit
+        scipy's (tested), 3-5x faster on a full track.
+        """
+        fft, m, hop = self._fft, self.window_length, self.hop
+        segments = m // hop
+        # Sample 0 of the signal is sample `offset` of the overlap-added frames.
+        offset = fft.m_num_mid - int(self._first_frame) * hop
+        n_frames = spec.shape[1]
+        total = np.zeros(((n_frames + segments - 1) * hop, spec.shape[2]))
+        blocks = total.reshape(n_frames + segments - 1, hop, spec.shape[2])
+        mid, channels = fft.m_num_mid, spec.shape[2]
+        for p0 in range(0, n_frames, FRAME_CHUNK):
+            p1 = min(p0 + FRAME_CHUNK, n_frames)
+            chunk = np.empty((p1 - p0, channels, spec.shape[0]), spec.dtype)
+            for f0 in range(0, spec.shape[0], _FREQ_BLOCK):  # blocked: see _transform
+                chunk[..., f0 : f0 + _FREQ_BLOCK] = spec[f0 : f0 + _FREQ_BLOCK, p0:p1].transpose(1, 2, 0)
+            inverted = scipy.fft.irfft(chunk, n=fft.mfft, axis=-1)
+            # Rolled by +mid (ShortTimeFFT's phase_shift=0) and times the dual window in
+            # one pass.
+            frames = np.empty(inverted.shape[:-1] + (m,),
+                              np.result_type(inverted, fft.dual_win))
+            np.multiply(inverted[..., m - mid : m], fft.dual_win[:mid], out=frames[..., :mid])
+            np.multiply(inverted[..., : m - mid], fft.dual_win[mid:], out=frames[..., mid:])
+            # (frames, channels, segment, hop) -> segment r of frame p lands in block p + r;
+            # segments from the last to the first, so each block gets its frames in order.
+            frames = frames.reshape(p1 - p0, channels, segments, hop).transpose(2, 0, 3, 1)
+            for r in range(segments - 1, -1, -1):
+                blocks[p0 + r : p1 + r] += frames[r]
+        return total[offset : offset + n_samples]
 
     def _frame_sum(self, t: np.ndarray, values: np.ndarray, n_samples: int,
                    every_frame: bool = False) -> np.ndarray:

@@ -1,0 +1,168 @@
+"""Predicted wall time of a run or a sweep, from a cost model measured on this code.
+
+``cost_model.json`` (beside this module; written by ``scripts/measure_costs.py``) holds
+what each stage costs on the machine it was measured on: seconds per second of stereo
+audio for reading or decoding a track, each algorithm (with its mixture STFT) on each
+STFT, each mask × phase (Griffin-Lim per iteration), each evaluation backend, and fixed
+seconds for the cross-check, the process start, the workers' start and a run's own
+bookkeeping. A prediction adds the stages of each track as the runner would run them
+(a shared sweep: one load per track, one separation per algorithm and STFT), knows
+which decoded tracks and reference statistics are already cached, and schedules the
+tracks on ``n_jobs`` workers in submission order, as joblib dispatches them.
+
+Algorithm parameters other than the defaults (e.g. REPET-SIM's ``k``) are assumed to
+cost what the defaults cost; another machine scales everything by its speed.
+
+>>> job = {"algo": {"name": "repet"}, "stft": {"convention": "nussl"},
+...        "mask": {"name": "soft"}, "phase": {"name": "mixture"},
+...        "eval": {"backend": "fast"}, "dataset": {"is_wav": True, "decode_cache": False}}
+>>> p = predict([job], [180.0, 180.0], n_jobs=2)
+>>> p.wall < p.work  # two tracks on two workers
+True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+MODEL_PATH = Path(__file__).with_name("cost_model.json")
+# The STFT options the model is measured on (by convention; stft=... may change sizes).
+STFTS = ("default", "nussl2018")
+
+
+@lru_cache(maxsize=1)
+def model() -> dict:
+    """The measured model (``fixed`` seconds, ``per_second`` seconds per audio second)."""
+    return json.loads(MODEL_PATH.read_text())
+
+
+def _rate(key: str) -> float:
+    return model()["per_second"][key]
+
+
+def _stft(job: dict) -> str:
+    return "nussl2018" if job["stft"].get("convention") == "nussl2018" else "default"
+
+
+def load_rate(job: dict, decoded: bool = False) -> float:
+    """Reading one track; ``decoded``: its excerpt is in the decode cache already."""
+    if job["dataset"].get("decode_cache") and decoded:
+        return _rate("load/cache")
+    return _rate("load/wav" if job["dataset"].get("is_wav") else "load/stems")
+
+
+def separate_rate(job: dict) -> float:
+    """The mixture STFT and the algorithm's models (nothing for the mixture anchor; a
+    folder of estimates costs a wav read)."""
+    name = job["algo"]["name"]
+    if name == "mix":
+        return 0.0
+    if name == "estimates":
+        return _rate("load/wav")
+    key = f"separate/{_stft(job)}/{name}"
+    return _rate(key if key in model()["per_second"] else f"separate/{_stft(job)}/repet")
+
+
+def apply_rate(job: dict) -> float:
+    """Masks and phase reconstruction of one point."""
+    if job["algo"]["name"] in ("mix", "estimates"):
+        return 0.0
+    prefix = f"apply/{_stft(job)}/{job['mask']['name']}"
+    phase = job["phase"]["name"]
+    if phase == "griffin_lim":
+        return (_rate(f"{prefix}/griffin_lim")
+                + job["phase"].get("iterations", 32) * _rate(f"{prefix}/griffin_lim_iteration"))
+    return _rate(f"{prefix}/{phase}")
+
+
+def eval_rate(job: dict, warm: bool = False) -> float:
+    """BSS Eval v4 (``warm``: the fast backend's reference statistics are cached) and the
+    whole-track metrics."""
+    backend = job["eval"]["backend"]
+    key = "eval/museval" if backend == "museval" else f"eval/fast_{'warm' if warm else 'cold'}"
+    return _rate(key) + _rate("eval/whole_track")
+
+
+@dataclass
+class Prediction:
+    """Seconds: ``wall`` (what the user waits), ``work`` (summed over workers)."""
+
+    wall: float
+    work: float
+    n_jobs: int
+
+    def describe(self) -> str:
+        m = model()
+        return (f"predicted wall time {_duration(self.wall)} on {self.n_jobs} worker(s) "
+                f"({_duration(self.work)} of work; cost model measured {m['measured']} on "
+                f"{m['machine']}: scale by this machine's speed)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def makespan(tasks: list[float], n_jobs: int) -> float:
+    """When the last of ``tasks`` (seconds, in submission order) ends on ``n_jobs``
+    workers that each take the next task when free."""
+    free = [0.0] * max(1, n_jobs)
+    for task in tasks:
+        i = free.index(min(free))
+        free[i] += task
+    return max(free)
+
+
+def track_costs(jobs: list[dict], seconds: list[float], shared: bool,
+                decoded: list[bool] | None = None, warm: list[bool] | None = None) -> list[float]:
+    """Seconds each track's task takes: one task per track and point, or (``shared``)
+    one per track for all ``jobs``. ``decoded``/``warm``: per track, whether its decoded
+    audio / reference statistics are cached already."""
+    decoded = decoded or [False] * len(seconds)
+    warm = warm or [False] * len(seconds)
+    fast = [j for j in jobs if j["eval"]["backend"] == "fast"]
+    crosscheck = model()["fixed"]["crosscheck"]
+    groups = {}
+    for job in jobs:
+        groups.setdefault(json.dumps([job["algo"], job["stft"]], sort_keys=True), job)
+    tasks = []
+    for t, length in enumerate(seconds):
+        # The first fast point scores the track with the reference statistics cold.
+        cold = 0.0 if warm[t] or not fast else eval_rate(fast[0]) - eval_rate(fast[0], True)
+        check = crosscheck * len(fast) if t == 0 else 0.0
+        if shared:
+            work = load_rate(jobs[0], decoded[t]) + sum(map(separate_rate, groups.values()))
+            work += sum(apply_rate(j) + eval_rate(j, warm=True) for j in jobs)
+            tasks.append(length * (work + cold) + check)
+        else:
+            for i, job in enumerate(jobs):
+                first_load = decoded[t] or i > 0  # later points read the decode cache
+                work = (load_rate(job, first_load) + separate_rate(job) + apply_rate(job)
+                        + eval_rate(job, warm=True))
+                tasks.append(length * (work + (cold if i == 0 else 0.0))
+                             + (crosscheck if t == 0 and job in fast else 0.0))
+    return tasks
+
+
+def predict(jobs: list[dict], seconds: list[float], n_jobs: int, shared: bool = True,
+            decoded: list[bool] | None = None, warm: list[bool] | None = None) -> Prediction:
+    """Wall time of running ``jobs`` (one: a run; several: the points of a sweep) over
+    tracks of ``seconds`` on ``n_jobs`` workers: a shared sweep, or (``shared=False``)
+    the points one after another, each on all workers."""
+    fixed = model()["fixed"]
+    n_jobs = max(1, min(n_jobs, len(seconds)))
+    overhead = fixed["startup"] + len(jobs) * fixed["point"]
+    overhead += fixed["worker_start"] if n_jobs > 1 else 0.0
+    tasks = track_costs(jobs, seconds, shared, decoded, warm)
+    if shared or len(jobs) == 1:
+        span = makespan(tasks, n_jobs)
+    else:  # point by point: each point's tracks, then the next point's
+        per_point = [tasks[i::len(jobs)] for i in range(len(jobs))]
+        span = sum(makespan(p, n_jobs) for p in per_point)
+    return Prediction(overhead + span, overhead + sum(tasks), n_jobs)

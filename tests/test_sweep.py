@@ -1,0 +1,103 @@
+"""Sweeps that share per-track work write exactly what the point-by-point sweep writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from musdb_layout import TEST_NAMES, make_stems_root
+
+GRID = ["-m", "+algo=repet,oracle", "mask=soft,binary", "dataset=synthetic",
+        "dataset.n_tracks=2", "runner.n_jobs=1", "runner.progress=false"]
+TIMINGS = {"load_seconds", "separation_seconds", "evaluation_seconds", "crosscheck_seconds",
+           "shared"}
+
+
+def cli(*args, cwd, timeout=600):
+    return subprocess.run([sys.executable, "-m", "repet_bench", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def sweep_dir(cwd: Path) -> Path:
+    (only,) = (cwd / "results" / "sweeps").iterdir()
+    return only
+
+
+def museval_files(sweep: Path) -> dict:
+    return {str(p.relative_to(sweep)): p.read_bytes() for p in sweep.glob("*/museval/*/*.json")}
+
+
+def run_json(sweep: Path) -> dict:
+    return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/run.json")}
+
+
+def without_timings(meta: dict) -> dict:
+    keep = {k: v for k, v in meta.items() if k not in {"started", "finished", "wall_seconds"}}
+    keep["tracks"] = {key: {k: v for k, v in rec.items() if k not in TIMINGS}
+                      for key, rec in meta["tracks"].items()}
+    return keep
+
+
+def test_a_killed_shared_sweep_resumes_to_what_the_point_by_point_sweep_writes(tmp_path, cache):
+    basic, shared = tmp_path / "basic", tmp_path / "shared"
+    basic.mkdir(), shared.mkdir()
+    done = cli(*GRID, "hydra/launcher=basic", cwd=basic)
+    assert done.returncode == 0, done.stderr
+
+    # The shared sweep, SIGKILLed once the first track is scored for every point.
+    proc = subprocess.Popen([sys.executable, "-m", "repet_bench", *GRID], cwd=shared,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        found = list((shared / "results").glob("sweeps/*/*/tracks/*/*.json"))
+        if len(found) >= 4:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    interrupted = run_json(sweep_dir(shared))
+    assert {m["status"] for m in interrupted.values()} == {"running"}, "killed too late"
+
+    again = cli(*GRID, cwd=shared)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("2/2 tracks scored (1 resumed)") == 4
+
+    # Same sweep dir name, run dirs, museval JSON (byte for byte), scores and run.json.
+    a, b = sweep_dir(basic), sweep_dir(shared)
+    assert a.name == b.name  # the launcher does not name the sweep
+    assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
+    assert museval_files(a) == museval_files(b) and len(museval_files(a)) == 8
+    for point in run_json(a):
+        pd.testing.assert_frame_equal(pd.read_parquet(a / point / "scores.parquet"),
+                                      pd.read_parquet(b / point / "scores.parquet"))
+    metas_a, metas_b = run_json(a), run_json(b)
+    assert {k: without_timings(m) for k, m in metas_a.items()} == {
+        k: without_timings(m) for k, m in metas_b.items()}
+    # Shared: one decode per track for the 4 points and one REPET / oracle run for 2 each.
+    repet_soft = next(k for k in metas_b if k.startswith("+algo=repet,") and "mask=soft" in k)
+    assert {r["shared"]["models"] for r in metas_b[repet_soft]["tracks"].values()} == {2}
+    assert all("shared" not in r for r in metas_a[repet_soft]["tracks"].values())
+
+
+def test_a_broken_track_fails_in_every_point_of_a_shared_sweep_and_nothing_else(tmp_path, cache):
+    root = make_stems_root(tmp_path / "musdb18", cache)
+    (root / "test" / "Zz Broken - Truncated.stem.mp4").write_bytes(
+        (root / "test" / f"{TEST_NAMES[0]}.stem.mp4").read_bytes()[:20000])
+    result = cli("-m", "+algo=repet,mix", "dataset=musdb18", f"dataset.root={root}",
+                 "dataset.subsets=test", "dataset.duration=3", "runner.progress=false",
+                 cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.count("FAILED test/Zz Broken - Truncated") == 2
+    for meta in run_json(sweep_dir(tmp_path)).values():
+        assert meta["status"] == "partial"
+        scored = {k for k, r in meta["tracks"].items() if r["status"] == "scored"}
+        assert scored == {f"test/{n}" for n in TEST_NAMES}
+        assert "Zz Broken - Truncated.stem.mp4" in meta["tracks"]["test/Zz Broken - Truncated"]["error"]
