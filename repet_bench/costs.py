@@ -1,11 +1,11 @@
 """Predicted wall time of a run or a sweep, from a cost model measured on this code.
 
 ``cost_model.json`` (beside this module; written by ``scripts/measure_costs.py``) holds
-what each stage costs on the machine it was measured on: seconds per second of stereo
-audio for reading or decoding a track, each algorithm (with its mixture STFT) on each
-STFT, each mask × phase (Griffin-Lim per iteration), each evaluation backend, and fixed
-seconds for the cross-check, the process start, the workers' start and a run's own
-bookkeeping. A prediction adds the stages of each track as the runner would run them
+what each stage costs on the machine it was measured on, as ``[seconds, seconds per
+second of stereo audio]``: reading or decoding a track, each algorithm (with its mixture
+STFT) on each STFT, each mask × phase (Griffin-Lim per iteration), each evaluation
+backend; and fixed seconds for the cross-check, the process start, the workers' start
+and a run's own bookkeeping. A prediction adds the stages of each track as the runner would run them
 (a shared sweep: one load per track, one separation per algorithm and STFT), knows
 which decoded tracks and reference statistics are already cached, and schedules the
 tracks on ``n_jobs`` workers in submission order, as joblib dispatches them.
@@ -39,51 +39,53 @@ def model() -> dict:
     return json.loads(MODEL_PATH.read_text())
 
 
-def _rate(key: str) -> float:
-    return model()["per_second"][key]
+def _cost(key: str, seconds: float) -> float:
+    base, per_second = model()["stages"][key]
+    return base + per_second * seconds
 
 
 def _stft(job: dict) -> str:
     return "nussl2018" if job["stft"].get("convention") == "nussl2018" else "default"
 
 
-def load_rate(job: dict, decoded: bool = False) -> float:
+def load_cost(job: dict, seconds: float, decoded: bool = False) -> float:
     """Reading one track; ``decoded``: its excerpt is in the decode cache already."""
     if job["dataset"].get("decode_cache") and decoded:
-        return _rate("load/cache")
-    return _rate("load/wav" if job["dataset"].get("is_wav") else "load/stems")
+        return _cost("load/cache", seconds)
+    return _cost("load/wav" if job["dataset"].get("is_wav") else "load/stems", seconds)
 
 
-def separate_rate(job: dict) -> float:
+def separate_cost(job: dict, seconds: float) -> float:
     """The mixture STFT and the algorithm's models (nothing for the mixture anchor; a
     folder of estimates costs a wav read)."""
     name = job["algo"]["name"]
     if name == "mix":
         return 0.0
     if name == "estimates":
-        return _rate("load/wav")
+        return _cost("load/wav", seconds)
     key = f"separate/{_stft(job)}/{name}"
-    return _rate(key if key in model()["per_second"] else f"separate/{_stft(job)}/repet")
+    return _cost(key if key in model()["stages"] else f"separate/{_stft(job)}/repet", seconds)
 
 
-def apply_rate(job: dict) -> float:
+def apply_cost(job: dict, seconds: float) -> float:
     """Masks and phase reconstruction of one point."""
     if job["algo"]["name"] in ("mix", "estimates"):
         return 0.0
     prefix = f"apply/{_stft(job)}/{job['mask']['name']}"
     phase = job["phase"]["name"]
     if phase == "griffin_lim":
-        return (_rate(f"{prefix}/griffin_lim")
-                + job["phase"].get("iterations", 32) * _rate(f"{prefix}/griffin_lim_iteration"))
-    return _rate(f"{prefix}/{phase}")
+        iterations = job["phase"].get("iterations", 32)
+        return (_cost(f"{prefix}/griffin_lim", seconds)
+                + iterations * _cost(f"{prefix}/griffin_lim_iteration", seconds))
+    return _cost(f"{prefix}/{phase}", seconds)
 
 
-def eval_rate(job: dict, warm: bool = False) -> float:
+def eval_cost(job: dict, seconds: float, warm: bool = False) -> float:
     """BSS Eval v4 (``warm``: the fast backend's reference statistics are cached) and the
     whole-track metrics."""
     backend = job["eval"]["backend"]
     key = "eval/museval" if backend == "museval" else f"eval/fast_{'warm' if warm else 'cold'}"
-    return _rate(key) + _rate("eval/whole_track")
+    return _cost(key, seconds) + _cost("eval/whole_track", seconds)
 
 
 @dataclass
@@ -121,9 +123,10 @@ def makespan(tasks: list[float], n_jobs: int) -> float:
 
 def track_costs(jobs: list[dict], seconds: list[float], shared: bool,
                 decoded: list[bool] | None = None, warm: list[bool] | None = None) -> list[float]:
-    """Seconds each track's task takes: one task per track and point, or (``shared``)
-    one per track for all ``jobs``. ``decoded``/``warm``: per track, whether its decoded
-    audio / reference statistics are cached already."""
+    """Seconds each track's task takes: one task per track and point, in the order the
+    point-by-point sweep runs them, or (``shared``) one per track for all ``jobs``.
+    ``decoded``/``warm``: per track, whether its decoded audio / reference statistics
+    are cached already."""
     decoded = decoded or [False] * len(seconds)
     warm = warm or [False] * len(seconds)
     fast = [j for j in jobs if j["eval"]["backend"] == "fast"]
@@ -134,19 +137,19 @@ def track_costs(jobs: list[dict], seconds: list[float], shared: bool,
     tasks = []
     for t, length in enumerate(seconds):
         # The first fast point scores the track with the reference statistics cold.
-        cold = 0.0 if warm[t] or not fast else eval_rate(fast[0]) - eval_rate(fast[0], True)
-        check = crosscheck * len(fast) if t == 0 else 0.0
+        cold = 0.0 if warm[t] or not fast else (
+            eval_cost(fast[0], length) - eval_cost(fast[0], length, warm=True))
         if shared:
-            work = load_rate(jobs[0], decoded[t]) + sum(map(separate_rate, groups.values()))
-            work += sum(apply_rate(j) + eval_rate(j, warm=True) for j in jobs)
-            tasks.append(length * (work + cold) + check)
+            work = load_cost(jobs[0], length, decoded[t])
+            work += sum(separate_cost(j, length) for j in groups.values())
+            work += sum(apply_cost(j, length) + eval_cost(j, length, warm=True) for j in jobs)
+            tasks.append(work + cold + (crosscheck * len(fast) if t == 0 else 0.0))
         else:
             for i, job in enumerate(jobs):
-                first_load = decoded[t] or i > 0  # later points read the decode cache
-                work = (load_rate(job, first_load) + separate_rate(job) + apply_rate(job)
-                        + eval_rate(job, warm=True))
-                tasks.append(length * (work + (cold if i == 0 else 0.0))
-                             + (crosscheck if t == 0 and job in fast else 0.0))
+                work = (load_cost(job, length, decoded[t] or i > 0)  # later points: cached
+                        + separate_cost(job, length) + apply_cost(job, length)
+                        + eval_cost(job, length, warm=True) + (cold if i == 0 else 0.0))
+                tasks.append(work + (crosscheck if t == 0 and job in fast else 0.0))
     return tasks
 
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Measure the cost model behind ``runner.dry_run=true`` (repet_bench/cost_model.json).
 
-Every stage of a run is timed on this machine, in one process, on a generated stereo
-track (repet_bench.synthetic tiled to ``--seconds``), as the median of ``--repeats``
-runs, and stored as seconds per second of audio (``per_second``) or seconds
-(``fixed``):
+Every stage of a run is timed on this machine, in one process, on generated stereo
+tracks (repet_bench.synthetic tiled) of two lengths (``--seconds``, default 15 and 60),
+each as the median of ``--repeats`` runs; the line through the two gives the stage's
+``[seconds, seconds per second of audio]`` (``stages``). Whole-run costs are ``fixed``
+seconds:
 
 * ``load/wav``, ``load/stems``, ``load/cache``: reading a MUSDB18-HQ folder, decoding a
   ``.stem.mp4`` (the embedded real sample, scaled per second), reading the decode cache
@@ -18,7 +19,7 @@ runs, and stored as seconds per second of audio (``per_second``) or seconds
   on a fresh 2-worker loky pool), ``point`` (a run's own work besides its tracks:
   plan, locks, scores table, run.json, measured on a run of the sample)
 
-    python scripts/measure_costs.py             # ~5 min on 2 cores; writes the model
+    python scripts/measure_costs.py             # ~8 min on 2 cores; writes the model
     python scripts/measure_costs.py --check     # print, do not write
 
 Run it on a quiet machine; the model describes the machine it was measured on (stored
@@ -28,6 +29,7 @@ with it), and a change to it is reviewed like a stored score.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -70,70 +72,108 @@ def generated_track(seconds: float) -> dict:
     return {"mixture": vocals + accompaniment, "vocals": vocals, "accompaniment": accompaniment}
 
 
-def measure_loads(seconds: float, repeats: int, cache: Path) -> dict:
+def fit(measure, durations: tuple[float, float]) -> list[float]:
+    """``[seconds, seconds per second of audio]`` of a stage: the line through its
+    times at two track lengths (``measure(duration) -> seconds``)."""
+    (d0, t0), (d1, t1) = [(d, measure(d)) for d in durations]
+    slope = (t1 - t0) / (d1 - d0)
+    return [round(max(t0 - slope * d0, 0.0), 4), round(slope, 6)]
+
+
+def measure_loads(durations, repeats: int, cache: Path) -> dict:
     import soundfile as sf
 
-    out = {}
-    track = generated_track(seconds)
-    folder = cache / "hq" / "test" / "Generated"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("mixture", "vocals", "drums", "bass", "other"):
-        audio = track.get(name, track["accompaniment"] / 3)
-        sf.write(folder / f"{name}.wav", audio, data.RATE, subtype="PCM_16")
-    ref = data.TrackRef("Generated", "test", str(folder), True)
-    out["load/wav"] = median_time(lambda: data.load_track(ref), repeats) / seconds
+    def wav(seconds):
+        track = generated_track(seconds)
+        folder = cache / f"hq{seconds:g}" / "test" / "Generated"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("mixture", "vocals", "drums", "bass", "other"):
+            audio = track.get(name, track["accompaniment"] / 3)
+            sf.write(folder / f"{name}.wav", audio, data.RATE, subtype="PCM_16")
+        ref = data.TrackRef("Generated", "test", str(folder), True)
+        return median_time(lambda: data.load_track(ref), repeats)
+
     sample = data.list_tracks(OmegaConf.create(option("dataset", "sample")), cache)[0]
-    length = data.track_seconds(sample)
-    out["load/stems"] = median_time(lambda: data.load_track(sample), repeats) / length
-    data.load_track(sample, cache / "decoded")  # fills the cache
-    out["load/cache"] = median_time(lambda: data.load_track(sample, cache / "decoded"),
-                                    repeats) / length
-    return out
+    full = data.track_seconds(sample)
+    # The only real .stem.mp4 here is the 7 s sample: its first 2 s and the whole of it.
+    excerpt = {d: dataclasses.replace(sample, duration=d) for d in (2.0, full)}
+
+    def stems(seconds):
+        return median_time(lambda: data.load_track(excerpt[seconds]), repeats)
+
+    def cached(seconds):
+        data.load_track(excerpt[seconds], cache / "decoded")  # fills the cache
+        return median_time(lambda: data.load_track(excerpt[seconds], cache / "decoded"), repeats)
+
+    return {"load/wav": fit(wav, durations), "load/stems": fit(stems, (2.0, full)),
+            "load/cache": fit(cached, (2.0, full))}
 
 
-def measure_separation(track: dict, seconds: float, repeats: int) -> dict:
+def measure_separation(tracks: dict, repeats: int) -> dict:
     out = {}
-    refs = {t: track[t] for t in data.TARGETS}
+    durations = tuple(tracks)
     for stft in costs.STFTS:
         stft_cfg = option("stft", stft)
         for algo in ALGOS:
             algo_cfg = {"name": algo}
             if stft == "nussl2018" and "flavour" in option("algo", algo):
                 algo_cfg["flavour"] = "sisec18"
-            out[f"separate/{stft}/{algo}"] = median_time(
-                lambda: Separator(track["mixture"], data.RATE, algo_cfg, stft_cfg, refs),
-                repeats) / seconds
-        separator = Separator(track["mixture"], data.RATE, {"name": "repet"}, stft_cfg)
+
+            def separate(d):
+                refs = {t: tracks[d][t] for t in data.TARGETS}
+                return median_time(lambda: Separator(tracks[d]["mixture"], data.RATE, algo_cfg,
+                                                     stft_cfg, refs), repeats)
+
+            out[f"separate/{stft}/{algo}"] = fit(separate, durations)
+        separators = {d: Separator(tracks[d]["mixture"], data.RATE, {"name": "repet"}, stft_cfg)
+                      for d in durations}
         for mask in MASKS:
             for phase in PHASES:
-                out[f"apply/{stft}/{mask}/{phase}"] = median_time(
-                    lambda: separator.apply({"name": mask}, {"name": phase}), repeats) / seconds
-            gl = {}
-            for its in (0, GL_ITERATIONS):
-                gl[its] = median_time(lambda: separator.apply(
-                    {"name": mask}, {"name": "griffin_lim", "iterations": its}), repeats) / seconds
-            out[f"apply/{stft}/{mask}/griffin_lim"] = gl[0]
-            out[f"apply/{stft}/{mask}/griffin_lim_iteration"] = (gl[GL_ITERATIONS] - gl[0]) / GL_ITERATIONS
+                out[f"apply/{stft}/{mask}/{phase}"] = fit(lambda d: median_time(
+                    lambda: separators[d].apply({"name": mask}, {"name": phase}), repeats),
+                    durations)
+
+            def gl(d, its):
+                return median_time(lambda: separators[d].apply(
+                    {"name": mask}, {"name": "griffin_lim", "iterations": its}), repeats)
+
+            zero = fit(lambda d: gl(d, 0), durations)
+            more = fit(lambda d: gl(d, GL_ITERATIONS), durations)
+            out[f"apply/{stft}/{mask}/griffin_lim"] = zero
+            out[f"apply/{stft}/{mask}/griffin_lim_iteration"] = [
+                round(max(m - z, 0.0) / GL_ITERATIONS, 6) for m, z in zip(more, zero)]
     return out
 
 
-def measure_eval(track: dict, seconds: float, repeats: int, cache: Path) -> tuple[dict, dict]:
-    refs = {t: track[t] for t in data.TARGETS}
-    ests = {"vocals": 0.8 * track["vocals"] + 0.1 * track["accompaniment"],
-            "accompaniment": 0.9 * track["accompaniment"] + 0.2 * track["vocals"]}
-    out = {}
+def measure_eval(tracks: dict, repeats: int, cache: Path) -> tuple[dict, dict]:
+    def pair(d):
+        track = tracks[d]
+        refs = {t: track[t] for t in data.TARGETS}
+        ests = {"vocals": 0.8 * track["vocals"] + 0.1 * track["accompaniment"],
+                "accompaniment": 0.9 * track["accompaniment"] + 0.2 * track["vocals"]}
+        return refs, ests
 
-    def cold():
-        path = cache / "stats.npz"
-        path.unlink(missing_ok=True)
-        metrics.evaluate_track("x", refs, ests, data.RATE, 1.0, 1.0, "fast", path)
+    def evaluate(backend, warm):
+        def measure(d):
+            refs, ests = pair(d)
+            path = cache / f"stats{d:g}.npz" if backend == "fast" else None
 
-    out["eval/fast_cold"] = median_time(cold, repeats) / seconds
-    out["eval/fast_warm"] = median_time(lambda: metrics.evaluate_track(
-        "x", refs, ests, data.RATE, 1.0, 1.0, "fast", cache / "stats.npz"), repeats) / seconds
-    out["eval/museval"] = median_time(lambda: metrics.evaluate_track(
-        "x", refs, ests, data.RATE, 1.0, 1.0, "museval"), repeats) / seconds
-    out["eval/whole_track"] = median_time(lambda: metrics.whole_track(refs, ests), repeats) / seconds
+            def once():
+                if path is not None and not warm:
+                    path.unlink(missing_ok=True)
+                metrics.evaluate_track("x", refs, ests, data.RATE, 1.0, 1.0, backend, path)
+
+            once()
+            return median_time(once, repeats)
+        return measure
+
+    durations = tuple(tracks)
+    out = {"eval/fast_cold": fit(evaluate("fast", False), durations),
+           "eval/fast_warm": fit(evaluate("fast", True), durations),
+           "eval/museval": fit(evaluate("museval", False), durations),
+           "eval/whole_track": fit(lambda d: median_time(
+               lambda: metrics.whole_track(*pair(d)), repeats), durations)}
+    refs, ests = pair(durations[-1])
     fixed = {"crosscheck": median_time(lambda: metrics.crosscheck(refs, ests, data.RATE, 1.0, 1.0),
                                        repeats)}
     return out, fixed
@@ -189,27 +229,36 @@ def _run_overhead(cache: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, nargs=2, default=[15.0, 60.0],
+                        help="the two track lengths each stage is timed at")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--check", action="store_true", help="print only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
         os.environ["REPET_BENCH_CACHE"] = str(cache)
-        track = generated_track(args.seconds)
-        per_second = measure_loads(args.seconds, args.repeats, cache)
-        per_second |= measure_separation(track, args.seconds, args.repeats)
-        evals, fixed = measure_eval(track, args.seconds, args.repeats, cache)
-        per_second |= evals
-        fixed |= measure_fixed(args.repeats, cache)
-    model = {
-        "measured": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or '?'}",
-        "command": "python scripts/measure_costs.py " + " ".join(sys.argv[1:]),
-        "track_seconds": args.seconds,
-        "fixed": {k: round(v, 4) for k, v in sorted(fixed.items())},
-        "per_second": {k: round(v, 5) for k, v in sorted(per_second.items())},
-    }
+        durations = tuple(args.seconds)
+        tracks = {d: generated_track(d) for d in durations}
+        stages = measure_loads(durations, args.repeats, cache)
+        stages |= measure_separation(tracks, args.repeats)
+        evals, fixed = measure_eval(tracks, args.repeats, cache)
+        stages |= evals
+        model = {
+            "measured": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "command": "python scripts/measure_costs.py " + " ".join(sys.argv[1:]),
+            "fixed": {"startup": 0.0, "worker_start": 0.0, "point": 0.0, **fixed},
+            "stages": dict(sorted(stages.items())),
+        }
+        # The start-up is timed on a dry run, which reads the model: the stages first.
+        previous = costs.MODEL_PATH.read_text() if costs.MODEL_PATH.exists() else None
+        costs.MODEL_PATH.write_text(json.dumps(model))
+        try:
+            fixed |= measure_fixed(args.repeats, cache)
+        finally:
+            if args.check and previous is not None:
+                costs.MODEL_PATH.write_text(previous)
+    model["fixed"] = {k: round(v, 4) for k, v in sorted(fixed.items())}
     text = json.dumps(model, indent=1) + "\n"
     print(text)
     if not args.check:
