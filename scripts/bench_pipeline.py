@@ -68,9 +68,17 @@ def timed(args: list[str], cwd: Path) -> tuple[float, float, str]:
 
 def predicted(args: list[str], cwd: Path) -> float:
     """The dry run's predicted wall time in seconds (the sweep total for a sweep)."""
+    basic = "hydra/launcher=basic" in args  # its total is printed by the shared launcher
+    args = [a for a in args if a != "hydra/launcher=basic"]
     done = subprocess.run([sys.executable, "-m", "repet_bench", *args, "runner.dry_run=true"],
                           cwd=cwd, capture_output=True, text=True, check=True)
-    found = re.findall(r"predicted wall time ([\d.]+) (s|min|h)", done.stdout)
+    # A sweep's dry run prints its total first ("sweep of N points ...: predicted wall
+    # time ...", then "point by point ...: predicted wall time ..."), then each point's.
+    lines = done.stdout.splitlines()
+    if "-m" in args:
+        start = next(i for i, line in enumerate(lines) if line.startswith("sweep of"))
+        lines = [lines[start + 1] if basic else lines[start]]
+    found = re.findall(r"predicted wall time ([\d.]+) (s|min|h)", "\n".join(lines))
     value, unit = found[-1]
     return float(value) * {"s": 1, "min": 60, "h": 3600}[unit]
 
@@ -81,7 +89,7 @@ def compare(variants: dict[str, list[str]], repeats: int, work: Path) -> dict:
         results[name]["predicted"] = predicted(args + [f"paths.results={work / 'dry'}"], work)
     for r in range(repeats):
         for name, args in variants.items():
-            out = work / f"{name}-{r}"
+            out = work / f"{name.replace('=', '_')}-{r}"
             wall, rss, _ = timed(args + [f"paths.results={out}"], work)
             results[name]["wall"].append(wall)
             results[name]["rss"].append(rss)
