@@ -134,6 +134,23 @@ def render(spec: SyntheticSpec) -> dict[str, np.ndarray]:
     return {k: v * (0.8 / peak) for k, v in stems.items()}
 
 
+def full_length(index: int, seconds: float) -> dict[str, np.ndarray]:
+    """The stems of generated track ``index`` (of :func:`specs`' six, cycled) tiled to
+    ``seconds``: full-length tracks for benchmarks (MUSDB18's last 2.5 to 10 minutes)."""
+    stems = render(specs(6)[index % 6])
+    n = int(seconds * RATE)
+    reps = int(np.ceil(n / len(stems["vocals"])))
+    return {k: np.tile(v, (reps, 1))[:n] for k, v in stems.items()}
+
+
+def write_track(folder: Path, stems: dict[str, np.ndarray]) -> None:
+    """One MUSDB18-HQ track folder: the four stems and their sum, 16-bit wav."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in STEMS:
+        sf.write(folder / f"{name}.wav", stems[name], RATE, subtype="PCM_16")
+    sf.write(folder / "mixture.wav", sum(stems.values()), RATE, subtype="PCM_16")
+
+
 def build_root(root: Path, n_tracks: int = 4, seed: int = 0) -> Path:
     """Write the synthetic tracks under ``root/test`` (MUSDB18-HQ layout) unless present.
 
@@ -149,12 +166,7 @@ def build_root(root: Path, n_tracks: int = 4, seed: int = 0) -> Path:
     try:
         manifest = {}
         for spec in specs(n_tracks, seed):
-            folder = tmp / "test" / spec.name
-            folder.mkdir(parents=True)
-            stems = render(spec)
-            for name in STEMS:
-                sf.write(folder / f"{name}.wav", stems[name], RATE, subtype="PCM_16")
-            sf.write(folder / "mixture.wav", sum(stems.values()), RATE, subtype="PCM_16")
+            write_track(tmp / "test" / spec.name, render(spec))
             manifest[spec.name] = {"period": spec.period, "duration": spec.duration}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         try:

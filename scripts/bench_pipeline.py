@@ -31,25 +31,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 from repet_bench import synthetic
 
 
 def make_root(root: Path, minutes: float, n_tracks: int) -> Path:
     """Generated full-length tracks in MUSDB18-HQ layout (loops tiled to ``minutes``)."""
-    specs = synthetic.specs(6)
     for i in range(n_tracks):
-        stems = synthetic.render(specs[i % len(specs)])
-        n = int(minutes * 60 * synthetic.RATE)
-        reps = int(np.ceil(n / len(stems["vocals"])))
-        folder = root / "test" / f"Generated {i + 1:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        tiled = {k: np.tile(v, (reps, 1))[:n] for k, v in stems.items()}
-        for name in synthetic.STEMS:
-            sf.write(folder / f"{name}.wav", tiled[name], synthetic.RATE, subtype="PCM_16")
-        sf.write(folder / "mixture.wav", sum(tiled.values()), synthetic.RATE, subtype="PCM_16")
+        synthetic.write_track(root / "test" / f"Generated {i + 1:02d}",
+                              synthetic.full_length(i, minutes * 60))
     return root
 
 

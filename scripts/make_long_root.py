@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 from repet_bench import synthetic
 
 
@@ -23,18 +20,9 @@ def main() -> None:
     parser.add_argument("root", type=Path)
     parser.add_argument("--minutes", type=float, nargs="+", default=[7.0])
     args = parser.parse_args()
-    specs = synthetic.specs(6)
     for i, minutes in enumerate(args.minutes):
-        spec = specs[i % len(specs)]
-        stems = synthetic.render(spec)
-        n = int(minutes * 60 * synthetic.RATE)
-        reps = int(np.ceil(n / len(stems["vocals"])))
         folder = args.root / "test" / f"Long {i + 1:02d} - {minutes:g} min"
-        folder.mkdir(parents=True, exist_ok=True)
-        tiled = {k: np.tile(v, (reps, 1))[:n] for k, v in stems.items()}
-        for name in synthetic.STEMS:
-            sf.write(folder / f"{name}.wav", tiled[name], synthetic.RATE, subtype="PCM_16")
-        sf.write(folder / "mixture.wav", sum(tiled.values()), synthetic.RATE, subtype="PCM_16")
+        synthetic.write_track(folder, synthetic.full_length(i, minutes * 60))
         print(folder)
 
 

@@ -63,12 +63,9 @@ def median_time(fn, repeats: int) -> float:
 
 
 def generated_track(seconds: float) -> dict:
-    stems = synthetic.render(synthetic.specs(1)[0])
-    n = int(seconds * synthetic.RATE)
-    reps = int(np.ceil(n / len(stems["vocals"])))
-    tiled = {k: np.tile(v, (reps, 1))[:n].astype(np.float32) for k, v in stems.items()}
-    vocals = tiled["vocals"]
-    accompaniment = sum(tiled[k] for k in ("drums", "bass", "other"))
+    stems = {k: v.astype(np.float32) for k, v in synthetic.full_length(0, seconds).items()}
+    vocals = stems["vocals"]
+    accompaniment = sum(stems[k] for k in ("drums", "bass", "other"))
     return {"mixture": vocals + accompaniment, "vocals": vocals, "accompaniment": accompaniment}
 
 

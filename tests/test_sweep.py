@@ -15,7 +15,7 @@ import pandas as pd
 from musdb_layout import TEST_NAMES, make_stems_root
 
 GRID = ["-m", "+algo=repet,oracle", "mask=soft,binary", "dataset=synthetic",
-        "dataset.n_tracks=2", "runner.n_jobs=1", "runner.progress=false"]
+        "dataset.n_tracks=2", "dataset.duration=8", "runner.n_jobs=1", "runner.progress=false"]
 TIMINGS = {"load_seconds", "separation_seconds", "evaluation_seconds", "crosscheck_seconds",
            "shared"}
 
