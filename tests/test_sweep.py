@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from musdb_layout import TEST_NAMES, make_stems_root
 
@@ -101,3 +102,39 @@ def test_a_broken_track_fails_in_every_point_of_a_shared_sweep_and_nothing_else(
         scored = {k for k, r in meta["tracks"].items() if r["status"] == "scored"}
         assert scored == {f"test/{n}" for n in TEST_NAMES}
         assert "Zz Broken - Truncated.stem.mp4" in meta["tracks"]["test/Zz Broken - Truncated"]["error"]
+
+
+def test_dry_runs_predict_the_wall_time_of_a_run_and_of_a_sweep(tmp_path, cache):
+    run = cli("+algo=repet", "runner.dry_run=true", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "1 to process" in run.stdout and "predicted wall time" in run.stdout
+    sweep = cli("-m", "+algo=repet,mix", "mask=soft,binary", "runner.dry_run=true", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr
+    assert "sweep of 4 points over 1 track(s): predicted wall time" in sweep.stdout
+    assert "point by point (hydra/launcher=basic): predicted wall time" in sweep.stdout
+    assert not list(tmp_path.rglob("museval")), "a dry run processed tracks"
+
+
+def test_the_cost_model_adds_stages_as_the_runner_runs_them():
+    from repet_bench import costs
+
+    def job(algo="repet", mask="soft", phase="mixture", **phase_params):
+        return {"algo": {"name": algo}, "stft": {"convention": "nussl"},
+                "mask": {"name": mask}, "phase": {"name": phase, **phase_params},
+                "eval": {"backend": "fast"}, "dataset": {"is_wav": True, "decode_cache": True}}
+
+    points = [job(mask=m, phase=p) for m in ("soft", "binary") for p in ("mixture", "none")]
+    tracks = [180.0, 240.0, 200.0]
+    shared = costs.predict(points, tracks, 2, shared=True)
+    basic = costs.predict(points, tracks, 2, shared=False)
+    # Three REPET runs and loads per track saved, nothing else.
+    saved = sum(3 * (costs.separate_cost(points[0], s) + costs.load_cost(points[0], s, True))
+                for s in tracks)
+    assert basic.work - shared.work == pytest.approx(saved)
+    assert costs.predict(points, tracks, 1).wall > shared.wall  # two workers help
+    assert costs.predict(points, [2 * s for s in tracks], 2).wall > shared.wall
+    gl8, gl32 = (costs.apply_cost(job(phase="griffin_lim", iterations=i), 180.0) for i in (8, 32))
+    assert gl32 > gl8 > costs.apply_cost(job(), 180.0)
+    museval = dict(job(), eval={"backend": "museval"})
+    assert costs.eval_cost(museval, 180.0) > costs.eval_cost(job(), 180.0)
+    assert costs.makespan([3, 1, 1, 1], 2) == 3
