@@ -172,7 +172,7 @@ _watched_parent: int | None = None
 EXIT_PARENT_GONE = 70
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def _die_with_parent(parent_pid: int | None) -> None:
     """End this worker process within a second of its run's process dying (any signal).
 
     Without it, loky workers outlive a SIGKILLed run for minutes (their idle timeout),
@@ -183,8 +183,8 @@ def _die_with_parent(parent_pid: int) -> None:
     keep alive. Started once per worker process.
     """
     global _watched_parent
-    if _watched_parent == parent_pid:
-        return
+    if parent_pid is None or parent_pid == os.getpid() or _watched_parent == parent_pid:
+        return  # not in a local worker process (or already watching)
     _watched_parent = parent_pid
 
     def watch() -> None:
@@ -256,8 +256,7 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
     score an excerpt with museval and record the largest difference
     (:func:`metrics.crosscheck`); the runner asks it of one track per run.
     """
-    if parent_pid is not None and parent_pid != os.getpid():
-        _die_with_parent(parent_pid)
+    _die_with_parent(parent_pid)
     record = _new_record(ref, job)
     try:
         t0 = time.perf_counter()
@@ -522,6 +521,18 @@ def predict(jobs: list[dict], refs: list[data.TrackRef], n_jobs: int,
     return costs.predict(jobs, seconds, n_jobs, shared, decoded, warm)
 
 
+def begin(out_dir: Path, job: dict, digest: str, refs: list, checked: str | None):
+    """Under the run dir's lock, before processing: clean the dir, list the tracks left
+    to do (re-checked under the lock: a concurrent run may have scored some meanwhile),
+    and mark the run running. Returns them and the ``run.json`` being written."""
+    prepare_dir(out_dir, job)
+    todo = [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
+    meta = running_meta(job, digest, len(refs), time.time())
+    if todo or not (out_dir / "run.json").exists():
+        _write_meta(out_dir, meta)  # nothing to do: a complete run is never marked running
+    return todo, meta
+
+
 def prepare_dir(out_dir: Path, job: dict) -> None:
     """Under the run dir's lock, before processing: remove what interrupted runs left."""
     removed = remove_stale_temporaries(out_dir)
@@ -599,14 +610,8 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path,
         resumed, started, meta = session.resumed, session.started, None
         lost = session.lost
     else:
-        prepare_dir(out_dir, job)
-        # Re-check under the lock: a concurrent run may have scored tracks meanwhile.
-        todo = [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
-        resumed = len(refs) - len(todo)
-        started = time.time()
-        meta = running_meta(job, digest, len(refs), started)
-        if todo or not (out_dir / "run.json").exists():
-            _write_meta(out_dir, meta)  # nothing to do: a complete run is never marked running
+        todo, meta = begin(out_dir, job, digest, refs, checked)
+        resumed, started = len(refs) - len(todo), meta["started"]
         if resumed:
             log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
         n_jobs = n_workers(job["runner"]["n_jobs"], todo)

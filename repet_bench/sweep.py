@@ -22,7 +22,6 @@ to its own run, which reports it as usual.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -36,9 +35,8 @@ from .estimates import load_estimates
 from .io import DiskFullError, LockedError, exclusive_lock
 from .resources import held_per_second
 from .runner import (_OOM_HINT, Session, _check_writable, _crosschecked, _die_with_parent,
-                     _failed, _load, _new_record, _write_meta, _write_record, is_scored,
-                     n_workers, plan, predict, prepare_dir, process_all, running_meta,
-                     score_track)
+                     _failed, _load, _new_record, _write_meta, _write_record, begin,
+                     is_scored, n_workers, plan, predict, process_all, score_track)
 from .separation import Separation, Separator
 from .stft import Stft
 
@@ -165,14 +163,10 @@ def _run_group(group: list[_Point]) -> None:
 
 def _start(point: _Point) -> None:
     """Under the point's lock: clean its dir, list what is left to do, mark it running."""
-    prepare_dir(point.out_dir, point.job)
-    point.todo = {r.key for r in point.refs
-                  if not is_scored(point.out_dir, r, point.digest, crosscheck=r.key == point.checked)}
-    point.resumed = len(point.refs) - len(point.todo)
-    point.started = time.time()
-    if point.todo or not (point.out_dir / "run.json").exists():
-        point.meta = running_meta(point.job, point.digest, len(point.refs), point.started)
-        _write_meta(point.out_dir, point.meta)
+    todo, meta = begin(point.out_dir, point.job, point.digest, point.refs, point.checked)
+    point.todo = {r.key for r in todo}
+    point.resumed, point.started = len(point.refs) - len(todo), meta["started"]
+    point.meta = meta if todo else None  # a point with nothing to do is never interrupted
 
 
 def _process_tasks(tasks: list, specs: list, runner: dict) -> list:
@@ -202,8 +196,7 @@ def process_task(task: tuple, specs: list, parent_pid: int | None = None) -> lis
     the decode and the models), so they add up to what the track cost.
     """
     ref, indices = task
-    if parent_pid is not None and parent_pid != os.getpid():
-        _die_with_parent(parent_pid)
+    _die_with_parent(parent_pid)
     points = [(specs[i][0], specs[i][1], ref.key == specs[i][2]) for i in indices]
     records = [_new_record(ref, job) for job, _, _ in points]
     try:
