@@ -140,14 +140,15 @@ def _db(num: float, den: float) -> float:
     return math.inf if den == 0 else 10 * math.log10(num / den)
 
 
-def any_source_silent(sources: np.ndarray) -> bool:
+def any_source_silent(sources: np.ndarray, channel_axis: int = 2) -> bool:
     """museval's rule for a silent source: every sample, summed over channels, is 0.
 
-    ``sources`` is ``(nsrc, samples, channels)``. museval keeps this private
+    ``sources`` is ``(nsrc, samples, channels)``, or ``(channels, nsrc, samples)`` with
+    ``channel_axis=0``. museval keeps this private
     (``metrics._any_source_silent``), so the rule is restated here to apply it to the
     whole-track metrics too.
     """
-    return bool(np.any(np.all(sources.sum(axis=2) == 0, axis=1)))
+    return bool(np.any(np.all(sources.sum(axis=channel_axis) == 0, axis=1)))
 
 
 def scale_invariant(references: dict, estimates: dict) -> dict:
@@ -171,28 +172,45 @@ def scale_invariant(references: dict, estimates: dict) -> dict:
     dict of str to dict of str to float
         ``{target: {"SI-SDR": ..., "SI-SIR": ..., "SI-SAR": ...}}``.
     """
-    refs = np.stack([references[t] for t in TARGETS]).astype(np.float64)  # (nsrc, n, ch)
-    if any_source_silent(refs):
+    # One channel's references as contiguous rows, so the products below stream memory
+    # (np.stack of the transposes would keep their strides).
+    n, n_channels = np.shape(references[TARGETS[0]])
+    by_channel = np.empty((n_channels, len(TARGETS), n))
+    for j, target in enumerate(TARGETS):
+        by_channel[:, j] = np.asarray(references[target]).T
+    if any_source_silent(by_channel, channel_axis=0):
         return {target: dict.fromkeys(SI_METRICS, math.nan) for target in TARGETS}
-    n = refs.shape[1]
+    grams = by_channel @ by_channel.transpose(0, 2, 1)  # (ch, nsrc, nsrc): R R^T
     out = {}
     for j, target in enumerate(TARGETS):
-        est = _fitted(estimates[target], refs[j])
-        per_channel = []
-        for c in range(refs.shape[2]):
-            R, y, s = refs[:, :, c].T, est[:, c], refs[j, :, c]
-            energy = s @ s
-            target_part = (s @ y / energy) * s if energy else np.zeros(n)
-            coeffs, *_ = np.linalg.lstsq(R, y, rcond=None)
-            projection = R @ coeffs
-            t2 = target_part @ target_part
-            interference, artifacts = projection - target_part, y - projection
-            per_channel.append((_db(t2, (y - target_part) @ (y - target_part)),
-                                _db(t2, interference @ interference),
-                                _db(t2, artifacts @ artifacts)))
+        est = np.ascontiguousarray(_fitted(estimates[target], by_channel[:, j].T).T)  # (ch, n)
+        per_channel = [_si_terms(by_channel[c], grams[c], j, est[c])
+                       for c in range(len(by_channel))]
         values = np.mean(per_channel, axis=0)
         out[target] = dict(zip(SI_METRICS, map(float, values)))
     return out
+
+
+def _si_terms(R: np.ndarray, gram: np.ndarray, j: int, y: np.ndarray) -> tuple:
+    """(SI-SDR, SI-SIR, SI-SAR) in dB of estimate ``y`` (n,) of reference ``R[j]`` among
+    the references ``R`` (nsrc, n), whose Gram matrix ``R R^T`` is ``gram``.
+
+    The projection of ``y`` on the references solves the normal equations
+    ``(R R^T) c = R y``: a 2×2 system, where a least-squares solver on the (n, 2) matrix
+    (``np.linalg.lstsq``, an SVD) spends seconds on a full-length track. Squaring the
+    condition number is harmless for music sources, which are nearly orthogonal; a
+    rank-deficient Gram (identical references) still gets the minimum-norm solution, whose
+    projection is the same.
+    """
+    s = R[j]
+    energy = gram[j, j]
+    target_part = (s @ y / energy) * s if energy else np.zeros_like(y)
+    coeffs, *_ = np.linalg.lstsq(gram, R @ y, rcond=None)
+    projection = coeffs @ R
+    t2 = target_part @ target_part
+    rest, interference, artifacts = y - target_part, projection - target_part, y - projection
+    return (_db(t2, rest @ rest), _db(t2, interference @ interference),
+            _db(t2, artifacts @ artifacts))
 
 
 def song_sdr(references: dict, estimates: dict) -> dict:

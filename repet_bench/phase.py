@@ -33,9 +33,15 @@ def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: in
     spec = (mask * mixture).astype(np.complex64)
     target = np.abs(spec)
     for _ in range(iterations):
-        rebuilt = stft.forward(stft.inverse(spec, n_samples))
-        magnitude = np.abs(rebuilt)
-        spec = np.where(magnitude > 0, target * rebuilt / np.maximum(magnitude, 1e-30), target)
+        spec = stft.forward(stft.inverse(spec, n_samples))
+        magnitude = np.abs(spec)
+        silent = magnitude == 0
+        # target × rebuilt / max(|rebuilt|, 1e-30) where |rebuilt| > 0, else target: the
+        # same operations in the same order as the expression, in place (no temporaries
+        # of the spectrogram's size).
+        np.multiply(spec, target, out=spec)
+        np.divide(spec, np.maximum(magnitude, 1e-30, out=magnitude), out=spec)
+        np.copyto(spec, target, where=silent)
     return stft.inverse(spec.astype(np.complex64, copy=False), n_samples)
 
 

@@ -1,17 +1,21 @@
 """How many workers fit: cores, available memory and the longest track's peak.
 
 A worker's peak is that of its most demanding stage (separation arrays are freed before
-scoring). Both grow linearly with the track's length. Measured with
-``scripts/measure_memory.py --durations 30 60 120`` (peak RSS of a fresh process, stereo
-44.1 kHz, this project's 2-core/24 GiB machine, 2026-11-24), and for museval refitted
-through a whole worker's peak on a generated 7-minute track (8714 MiB, from
-``/usr/bin/time -v`` of a ``runner.n_jobs=auto`` run), which the 120 s fit underestimated
-by 12 %:
+scoring); scoring is the run's evaluation backend followed by the whole-track metrics.
+Every stage grows linearly with the track's length. Measured with
+``scripts/measure_memory.py`` (peak RSS of a fresh process, stereo 44.1 kHz, this
+project's 2-core/24 GiB machine):
 
-    separation (repet, soft mask, mixture phase)   244 MB + 7.0 MB per second of audio
+    separation (repet, soft mask, mixture phase)   250 MB + 5.46 MB per second of audio
     museval v4 (vocals/accompaniment pair)         245 MB + 20.2 MB per second of audio
+    fast BSS Eval v4 (bsseval_fast)                347 MB + 6.94 MB per second of audio
 
-so a 7-minute track needs ~8.7 GB in museval and a 3-minute one ~3.9 GB.
+Separation and fast: lines through 30 s and 7 min (``--durations 30 120 420``,
+2026-12-02; the 120 s points lie within 7 % of them, above). museval (2026-11-24): a
+30-120 s fit refitted through a whole worker's peak on a generated 7-minute track
+(8714 MiB, ``/usr/bin/time -v`` of a ``runner.n_jobs=auto`` run), which the fit had
+underestimated by 12 %. So a 7-minute track needs ~8.7 GB with museval and ~3.3 GB with
+the fast backend.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import os
 import numpy as np
 
 MB = 1024**2
-# stage -> (base MB, MB per second of audio)
+# stage -> (base MB, MB per second of audio); an evaluation stage is named after its
+# backend (eval.backend).
 PEAK_MODEL = {
-    "separation": (244.0, 7.0),
+    "separation": (250.0, 5.46),
     "museval": (245.0, 20.2),
+    "fast": (347.0, 6.94),
 }
 # Leave room for the parent, the page cache and estimation error.
 MEMORY_HEADROOM = 0.8

@@ -479,19 +479,20 @@ def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
     return {r.key: _OOM_HINT for r in lost}
 
 
-def n_workers(setting, todo: list, held: float = 0.0) -> int:
-    """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory; ``held``:
-    bytes per second of audio a worker holds besides a single run's peak)."""
+def n_workers(setting, todo: list, jobs: list[dict], held: float = 0.0) -> int:
+    """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory, for the
+    separation and the evaluation backends of ``jobs``; ``held``: bytes per second of
+    audio a worker holds besides a single run's peak)."""
     if not todo:
         return 1
     if setting == "auto":
         lengths = [s for s in map(data.track_seconds, todo) if s is not None]
         longest = max(lengths, default=0.0)
-        n = auto_n_jobs(longest, len(todo), held=held)
+        stages = ("separation", *sorted({job["eval"]["backend"] for job in jobs}))
+        n = auto_n_jobs(longest, len(todo), stages=stages, held=held)
         log.info("runner.n_jobs=auto: %d worker(s) (longest track %.0f s, ~%.1f GB each, "
                  "%.1f GB available)", n, longest,
-                 worker_peak_bytes(longest, held_per_second=held) / 1e9,
-                 available_memory() / 1e9)
+                 worker_peak_bytes(longest, stages, held) / 1e9, available_memory() / 1e9)
         return n
     setting = int(setting)
     if setting < 0:
@@ -592,7 +593,7 @@ def run(cfg: DictConfig, out_dir: Path, session: Session | None = None) -> RunRe
     if job["runner"].get("dry_run"):
         print(the_plan.describe(out_dir))
         if the_plan.todo:
-            n_jobs = n_workers(job["runner"]["n_jobs"], the_plan.todo)
+            n_jobs = n_workers(job["runner"]["n_jobs"], the_plan.todo, [job])
             print(predict([job], the_plan.todo, n_jobs).describe())
         return None
     try:
@@ -614,7 +615,7 @@ def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path,
         resumed, started = len(refs) - len(todo), meta["started"]
         if resumed:
             log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
-        n_jobs = n_workers(job["runner"]["n_jobs"], todo)
+        n_jobs = n_workers(job["runner"]["n_jobs"], todo, [job])
         try:
             lost = _process_all(todo, job, out_dir, n_jobs, checked)
         except KeyboardInterrupt:

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from .data import TARGETS
 from .results import median_over_tracks
 
@@ -45,6 +43,8 @@ def median_ci(values, seed: int = SEED) -> tuple[float, float]:
     x = x[~np.isnan(x)]
     if x.size < MIN_CI_TRACKS:
         return np.nan, np.nan
+    from scipy import stats  # here: ~0.9 s to import, and a run never needs it
+
     ci = stats.bootstrap((x,), np.median, confidence_level=CONFIDENCE, method="percentile",
                          random_state=np.random.default_rng(seed)).confidence_interval
     return float(ci.low), float(ci.high)
@@ -73,6 +73,8 @@ def paired_wilcoxon(a: pd.Series, b: pd.Series) -> tuple[int, float, float]:
     median = float(diff.median()) if len(diff) else np.nan
     if (diff != 0).sum() < MIN_WILCOXON_PAIRS:
         return len(both), median, np.nan
+    from scipy import stats
+
     return len(both), median, float(stats.wilcoxon(both["a"], both["b"]).pvalue)
 
 
@@ -199,6 +201,8 @@ def friedman(per_track: pd.DataFrame, target: str = "vocals", metric: str = "SDR
                                      f"tracks scored by every configuration (this leaderboard "
                                      f"has {n}); run more tracks for a ranking test")
     ranks = table.rank(axis=1, ascending=False).mean().sort_values(kind="stable")
+    from scipy import stats
+
     statistic, p = stats.friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
     pvalues = sp.posthoc_conover_friedman(table.to_numpy(), p_adjust=P_ADJUST)
     pvalues.index = pvalues.columns = table.columns

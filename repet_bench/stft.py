@@ -22,6 +22,12 @@ versions that matter frame and invert differently (shared ALGORITHMS.md):
 Both use ``ShortTimeFFT``'s frames, windows and dual windows; only the frame range, the dual
 window and the normalisation differ. Its per-frame Python loops are replaced by batched FFTs
 that give the same values bit for bit (:meth:`Stft._frames_fft`, :meth:`Stft._overlap_add`).
+
+``scipy.signal`` is imported only for the rare inverse whose hop does not divide the
+window: importing it costs ~1.7 s (it imports ``scipy.stats``), in every process and
+worker, more than the STFT of a whole track. The few facts this module needs from it (the
+periodic windows, the canonical dual window, the first slice index) are restated here and
+tested bit for bit against it (``tests/test_stft.py``).
 """
 
 from __future__ import annotations
@@ -33,9 +39,12 @@ from functools import cached_property
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import ShortTimeFFT, get_window
 
-WINDOWS = ("sqrt_hann", "hann", "hamming", "blackman")
+# Periodic windows as scipy.signal.get_window(name, m, fftbins=True) computes them: the
+# weights of a sum of cosines (scipy's general_cosine), sqrt_hann being hann's square root.
+_COSINE_WEIGHTS = {"hann": (0.5, 1.0 - 0.5), "hamming": (0.54, 1.0 - 0.54),
+                   "blackman": (0.42, 0.50, 0.08)}
+WINDOWS = ("sqrt_hann", *_COSINE_WEIGHTS)
 CONVENTIONS = ("nussl", "nussl2018")
 # Frames per batched FFT: its complex128 temporaries are then a few MB (2048-point FFT).
 FRAME_CHUNK = 256
@@ -99,6 +108,7 @@ class Stft:
                 f"stft.convention=nussl2018 with window_length={self.window_length} and "
                 f"hop={self.hop}: nussl 0.1.6's frames do not fall on this hop grid; use a "
                 "hop that divides window_length / 2 (the 2018 default is window_length / 2)")
+        self._dual  # an STFT that cannot be inverted fails here, not after a separation
 
     @classmethod
     def from_config(cls, cfg, rate: int) -> "Stft":
@@ -108,19 +118,45 @@ class Stft:
 
     @cached_property
     def _window(self) -> np.ndarray:
+        """The periodic window, float64 (``scipy.signal.get_window(..., fftbins=True)``)."""
         if self.window == "sqrt_hann":
-            return np.sqrt(get_window("hann", self.window_length, fftbins=True))
-        return get_window(self.window, self.window_length, fftbins=True)
+            return np.sqrt(periodic_window("hann", self.window_length))
+        return periodic_window(self.window, self.window_length)
 
     @cached_property
-    def _fft(self) -> ShortTimeFFT:
+    def _analysis(self) -> np.ndarray:
+        """The window the frames are multiplied by: float64 for ``nussl2018`` (nussl
+        computed in double), else float32 (nussl 1.1.9 passed a float32 window)."""
+        return self._window if self.convention == "nussl2018" else self._window.astype(np.float32)
+
+    @cached_property
+    def _dual(self) -> np.ndarray:
+        """The synthesis window of the overlap-add. ``nussl2018``: ones, so the inverse is
+        the raw overlap-add of the frames' inverse FFTs, which nussl 0.1.6 then divides by
+        the window sum; else the canonical dual window (least squares)."""
         if self.convention == "nussl2018":
-            # The dual window of ones makes ShortTimeFFT's inverse the raw overlap-add of
-            # the frames' inverse FFTs, which nussl 0.1.6 then divides by the window sum.
-            return ShortTimeFFT(self._window, self.hop, self.rate, fft_mode="onesided",
-                                dual_win=np.ones(self.window_length))
-        return ShortTimeFFT(self._window.astype(np.float32), self.hop, self.rate,
-                            fft_mode="onesided")
+            return np.ones(self.window_length)
+        return canonical_dual_window(self._analysis, self.hop)
+
+    @property
+    def _mid(self) -> int:
+        """The sample of a frame its time refers to (``ShortTimeFFT.m_num_mid``)."""
+        return self.window_length // 2
+
+    @property
+    def _p_min(self) -> int:
+        """``ShortTimeFFT.p_min``: the first slice index whose frame overlaps sample 0 (the
+        windows here are nonzero at their last sample, so only their length counts)."""
+        return 1 - math.ceil((self.window_length - self._mid) / self.hop)
+
+    @cached_property
+    def _fft(self):
+        """scipy's ``ShortTimeFFT`` of this transform, for the inverse whose hop does not
+        divide the window (imported here: see the module docstring)."""
+        from scipy.signal import ShortTimeFFT
+
+        return ShortTimeFFT(self._analysis, self.hop, self.rate, fft_mode="onesided",
+                            dual_win=self._dual)
 
     @property
     def complex_dtype(self):
@@ -150,7 +186,7 @@ class Stft:
     @property
     def freqs(self) -> np.ndarray:
         """Bin centre frequencies in Hz, shape ``(freq,)``."""
-        return self._fft.f
+        return scipy.fft.rfftfreq(self.window_length, 1 / self.rate)
 
     @property
     def _overlap(self) -> int:
@@ -219,7 +255,7 @@ class Stft:
         result is bit for bit scipy's (tested); but all frames of the chunk in one FFT
         call, where scipy loops over frames in Python.
         """
-        fft, m, hop, mid = self._fft, self.window_length, self.hop, self._fft.m_num_mid
+        window, m, hop, mid = self._analysis, self.window_length, self.hop, self._mid
         start = p0 * hop - mid  # first sample of frame p0
         stop = start + (p1 - p0 - 1) * hop + m
         padded = np.zeros(stop - start)
@@ -229,9 +265,9 @@ class Stft:
         frames = sliding_window_view(padded, m)[::hop]
         # Windowed and rolled by -mid (ShortTimeFFT's phase_shift=0) in one pass.
         rolled = np.empty(frames.shape)
-        np.multiply(frames[:, mid:], fft.win[mid:], out=rolled[:, : m - mid])
-        np.multiply(frames[:, :mid], fft.win[:mid], out=rolled[:, m - mid :])
-        return scipy.fft.rfft(rolled, n=fft.mfft, axis=-1)
+        np.multiply(frames[:, mid:], window[mid:], out=rolled[:, : m - mid])
+        np.multiply(frames[:, :mid], window[:mid], out=rolled[:, m - mid :])
+        return scipy.fft.rfft(rolled, n=m, axis=-1)
 
     def magnitude(self, audio: np.ndarray) -> np.ndarray:
         """``|STFT|`` of ``audio`` as :attr:`real_dtype`, without the complex spectrogram.
@@ -251,7 +287,7 @@ class Stft:
                              f"{n_samples} samples: the STFT gives {self.n_frames(n_samples)}")
         # ShortTimeFFT takes the first frame of `spec` as its slice p_min; ours is slice
         # `_first_frame`, so its time axis is shifted by that many hops.
-        shift = int(self._first_frame - self._fft.p_min) * self.hop
+        shift = int(self._first_frame - self._p_min) * self.hop
         if self.window_length % self.hop:
             # scipy's istft loops over frames in Python: all channels in one call halves
             # that overhead, and its temporaries are per frame, so memory does not grow.
@@ -270,7 +306,7 @@ class Stft:
             # Least squares over the frames present, as scipy.signal.istft: ShortTimeFFT's
             # dual window assumes the frames before 0 and past the end exist too, which
             # changes the normalisation within one window of either end only.
-            squared = self._fft.win.astype(np.float64) ** 2
+            squared = self._analysis.astype(np.float64) ** 2
             ends = {(0, min(self.window_length, n_samples)),
                     (max(0, n_samples - self.window_length), n_samples)}
             for start, stop in ends:
@@ -289,26 +325,25 @@ class Stft:
         scipy's order (earliest first) from the same values, so the sums are bit for bit
         scipy's (tested), 3-5x faster on a full track.
         """
-        fft, m, hop = self._fft, self.window_length, self.hop
+        m, hop, mid, dual = self.window_length, self.hop, self._mid, self._dual
         segments = m // hop
         # Sample 0 of the signal is sample `offset` of the overlap-added frames.
-        offset = fft.m_num_mid - int(self._first_frame) * hop
+        offset = mid - int(self._first_frame) * hop
         n_frames = spec.shape[1]
         total = np.zeros(((n_frames + segments - 1) * hop, spec.shape[2]))
         blocks = total.reshape(n_frames + segments - 1, hop, spec.shape[2])
-        mid, channels = fft.m_num_mid, spec.shape[2]
+        channels = spec.shape[2]
         for p0 in range(0, n_frames, FRAME_CHUNK):
             p1 = min(p0 + FRAME_CHUNK, n_frames)
             chunk = np.empty((p1 - p0, channels, spec.shape[0]), spec.dtype)
             for f0 in range(0, spec.shape[0], _FREQ_BLOCK):  # blocked: see _transform
                 chunk[..., f0 : f0 + _FREQ_BLOCK] = spec[f0 : f0 + _FREQ_BLOCK, p0:p1].transpose(1, 2, 0)
-            inverted = scipy.fft.irfft(chunk, n=fft.mfft, axis=-1)
+            inverted = scipy.fft.irfft(chunk, n=m, axis=-1)
             # Rolled by +mid (ShortTimeFFT's phase_shift=0) and times the dual window in
             # one pass.
-            frames = np.empty(inverted.shape[:-1] + (m,),
-                              np.result_type(inverted, fft.dual_win))
-            np.multiply(inverted[..., m - mid : m], fft.dual_win[:mid], out=frames[..., :mid])
-            np.multiply(inverted[..., : m - mid], fft.dual_win[mid:], out=frames[..., mid:])
+            frames = np.empty(inverted.shape[:-1] + (m,), np.result_type(inverted, dual))
+            np.multiply(inverted[..., m - mid : m], dual[:mid], out=frames[..., :mid])
+            np.multiply(inverted[..., : m - mid], dual[mid:], out=frames[..., mid:])
             # (frames, channels, segment, hop) -> segment r of frame p lands in block p + r;
             # segments from the last to the first, so each block gets its frames in order.
             frames = frames.reshape(p1 - p0, channels, segments, hop).transpose(2, 0, 3, 1)
@@ -339,3 +374,45 @@ class Stft:
         if self.convention == "nussl2018":
             total[total == 0] = _NUSSL2018_EPS
         return total
+
+
+def periodic_window(name: str, m: int) -> np.ndarray:
+    """``scipy.signal.get_window(name, m, fftbins=True)`` for ``hann``, ``hamming`` and
+    ``blackman``, float64 ``(m,)``, computed as scipy does (so bit for bit): the weighted
+    cosines over ``m + 1`` points of ``[-π, π]``, the last point dropped.
+
+    >>> periodic_window("hann", 4)
+    array([0. , 0.5, 1. , 0.5])
+    """
+    if m <= 1:
+        return np.ones(m)
+    angles = np.linspace(-np.pi, np.pi, m + 1)
+    window = np.zeros(m + 1)
+    for k, weight in enumerate(_COSINE_WEIGHTS[name]):
+        window += weight * np.cos(k * angles)
+    return window[:-1]
+
+
+def canonical_dual_window(window: np.ndarray, hop: int) -> np.ndarray:
+    """The canonical dual of ``window`` at ``hop`` (``ShortTimeFFT``'s default, computed as
+    scipy does): the window divided by the sum of the squared windows that overlap each of
+    its samples, so that overlap-adding frames times it inverts the STFT (least squares).
+
+    Raises
+    ------
+    ValueError
+        When that sum vanishes somewhere (e.g. a Hann window at a hop of its length): the
+        STFT cannot be inverted.
+
+    >>> canonical_dual_window(np.ones(4), 2)
+    array([0.5, 0.5, 0.5, 0.5])
+    """
+    squared = window ** 2
+    overlap = squared.copy()
+    for shift in range(hop, len(window), hop):
+        overlap[shift:] += squared[:-shift]
+        overlap[:-shift] += squared[shift:]
+    if not np.all(overlap >= np.finfo(window.dtype).resolution * overlap.max()):
+        raise ValueError(f"an STFT with this window and stft.hop={hop} cannot be inverted "
+                         "(its overlapping windows sum to 0 at some sample); use a smaller hop")
+    return window / overlap

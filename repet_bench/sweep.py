@@ -119,7 +119,7 @@ def predicted_sweep(points: list[tuple[DictConfig, Path]]) -> str:
         return f"sweep of {len(points)} points: nothing to process"
     refs = list(todo.values())
     held = max(held_per_second(Stft.from_config(job["stft"], data.RATE)) for job in jobs)
-    n_jobs = n_workers(jobs[0]["runner"]["n_jobs"], refs, held)
+    n_jobs = n_workers(jobs[0]["runner"]["n_jobs"], refs, jobs, held)
     shared = predict(jobs, refs, n_jobs, shared=True)
     basic = predict(jobs, refs, n_jobs, shared=False)
     return (f"sweep of {len(jobs)} points over {len(refs)} track(s): {shared.describe()}\n"
@@ -174,7 +174,8 @@ def _process_tasks(tasks: list, specs: list, runner: dict) -> list:
     if not tasks:
         return []
     held = max(held_per_second(Stft.from_config(job["stft"], data.RATE)) for job, _, _ in specs)
-    n_jobs = n_workers(runner["n_jobs"], [ref for ref, _ in tasks], held)
+    n_jobs = n_workers(runner["n_jobs"], [ref for ref, _ in tasks],
+                       [job for job, _, _ in specs], held)
 
     def unfinished(todo):
         left = [(ref, [i for i in indices if not is_scored(

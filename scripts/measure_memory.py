@@ -7,6 +7,7 @@ track tiled to the duration). Prints the table and a least-squares line
 ``repet_bench/resources.py`` come from this script.
 
     python scripts/measure_memory.py --durations 60 120 240 --algo repet
+    python scripts/measure_memory.py --durations 30 60 120 --stages fast
 """
 
 from __future__ import annotations
@@ -37,15 +38,17 @@ def child(stage: str, seconds: float, algo: str) -> None:
                           {"name": "soft"}, {"name": "mixture"}, references=refs)
     elif stage == "baseline":  # decoded audio + interpreter, no work
         pass
-    else:
-        metrics.evaluate_track("t", refs, {"vocals": 0.5 * mixture, "accompaniment": 0.5 * mixture}, 44100)
+    else:  # an eval backend, then the whole-track metrics, as the runner scores a track
+        estimates = {"vocals": 0.5 * mixture, "accompaniment": 0.5 * mixture}
+        metrics.evaluate_track("t", refs, estimates, 44100, backend=stage)
+        metrics.whole_track(refs, estimates)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--durations", type=float, nargs="+", default=[60, 120, 240])
     parser.add_argument("--algo", default="repet")
-    parser.add_argument("--stages", nargs="+", default=["separation", "museval"])
+    parser.add_argument("--stages", nargs="+", default=["separation", "museval", "fast"])
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

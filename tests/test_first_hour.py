@@ -12,6 +12,7 @@ import time
 import numpy as np
 import soundfile as sf
 
+from processes import start_run
 from repet_bench.commands import sweep_name
 
 
@@ -51,9 +52,8 @@ def test_sweep_names_follow_the_command():
 
 def test_a_killed_sweep_resumes_with_the_same_command(tmp_path, cache):
     args = ["-m", "+algo=mix,repet", "runner.progress=false"]
-    proc = subprocess.Popen([sys.executable, "-m", "repet_bench", *args], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = start_run(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                     start_new_session=True)
     sweeps = tmp_path / "results" / "sweeps"
     first = None
     deadline = time.time() + 300

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
+from processes import start_run
 
 ARGS = ["+algo=repet", "dataset=synthetic", "dataset.duration=4", "runner.progress=false"]
 
 
 def start(run_dir: Path, *extra, n_jobs=1):
-    return subprocess.Popen([sys.executable, "-m", "repet_bench", *ARGS, f"runner.n_jobs={n_jobs}",
-                             f"hydra.run.dir={run_dir}", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_run([*ARGS, f"runner.n_jobs={n_jobs}", f"hydra.run.dir={run_dir}", *extra],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def scored(run_dir: Path) -> int:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from musdb_layout import TEST_NAMES, make_stems_root
+from processes import start_run
 
 GRID = ["-m", "+algo=repet,oracle", "mask=soft,binary", "dataset=synthetic",
         "dataset.n_tracks=2", "dataset.duration=8", "runner.n_jobs=1", "runner.progress=false"]
@@ -53,9 +54,8 @@ def test_a_killed_shared_sweep_resumes_to_what_the_point_by_point_sweep_writes(t
     assert done.returncode == 0, done.stderr
 
     # The shared sweep, SIGKILLed once the first track is scored for every point.
-    proc = subprocess.Popen([sys.executable, "-m", "repet_bench", *GRID], cwd=shared,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = start_run(GRID, cwd=shared, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         found = list((shared / "results").glob("sweeps/*/*/tracks/*/*.json"))
