@@ -36,9 +36,10 @@ def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: in
         spec = stft.forward(stft.inverse(spec, n_samples))
         magnitude = np.abs(spec)
         silent = magnitude == 0
-        # target × rebuilt / max(|rebuilt|, 1e-30) where |rebuilt| > 0, else target: the
-        # same operations in the same order as the expression, in place (no temporaries
-        # of the spectrogram's size).
+        # The target magnitude with the rebuilt phase: target × spec / max(|spec|, 1e-30)
+        # where |spec| > 0, else target. In place, in that order of operations, so the
+        # values are those of the one-line expression without its spectrogram-sized
+        # temporaries.
         np.multiply(spec, target, out=spec)
         np.divide(spec, np.maximum(magnitude, 1e-30, out=magnitude), out=spec)
         np.copyto(spec, target, where=silent)
