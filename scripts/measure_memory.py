@@ -24,12 +24,9 @@ def child(stage: str, seconds: float, algo: str) -> None:
     from repet_bench import metrics, separation, synthetic
     from repet_bench.config import option
 
-    stems = synthetic.render(synthetic.specs(1)[0])
-    n = int(seconds * 44100)
-    reps = int(np.ceil(n / len(stems["vocals"])))
-    tile = lambda a: np.tile(a, (reps, 1))[:n]
-    vocals = tile(stems["vocals"])
-    accompaniment = tile(stems["drums"] + stems["bass"] + stems["other"])
+    stems = synthetic.full_length(0, seconds)
+    vocals = stems["vocals"]
+    accompaniment = stems["drums"] + stems["bass"] + stems["other"]
     mixture = vocals + accompaniment
     refs = {"vocals": vocals, "accompaniment": accompaniment}
     if stage == "separation":

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
+
 from processes import start_run
 
 ARGS = ["+algo=repet", "dataset=synthetic", "dataset.duration=4", "runner.progress=false"]
