@@ -42,15 +42,22 @@ class DiskFullError(OSError):
     """No space left while writing results; finished tracks are kept."""
 
 
+def _temporary(folder: Path) -> str:
+    """Create an empty temporary file in ``folder`` that no other process or thread can
+    be given, with the user's usual permissions; returns its path."""
+    # The writer's host and pid in the name: a cache's cleaner can tell a dead writer's
+    # leftovers from a live one's (see remove_stale_temporaries).
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{_HOST}-{os.getpid()}-", dir=folder)
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)
+    return tmp
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Create ``path`` by calling ``write(tmp_path)`` and renaming the result into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The writer's host and pid in the name: a cache's cleaner can tell a dead writer's
-    # leftovers from a live one's (see remove_stale_temporaries).
-    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{_HOST}-{os.getpid()}-", dir=path.parent)
-    os.fchmod(fd, FILE_MODE)
-    os.close(fd)
+    tmp = _temporary(path.parent)
     try:
         write(tmp)
         with open(tmp, "rb") as fh:
@@ -71,8 +78,8 @@ def writable_problem(folder: Path) -> str | None:
     """Why results cannot be written into ``folder`` (created if missing), or None."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / ".write-test", "")
-        (folder / ".write-test").unlink()
+        # A probe of its own: runs started together into one dir each probe at once.
+        os.unlink(_temporary(folder))
     except OSError as exc:
         return (f"cannot write into the results dir {folder} ({exc.strerror or exc}); "
                 "choose a writable one with paths.results=<dir> or hydra.run.dir=<dir>")

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -109,6 +110,15 @@ def test_stale_temporaries_of_a_shared_cache_go_and_live_ones_stay(tmp_path):
     assert io.remove_stale_temporaries(folder, shared=True) == 2
     assert not gone.exists() and not old.exists()
     assert live.exists() and elsewhere.exists()
+
+
+def test_runs_probing_one_results_dir_at_once_all_find_it_writable(tmp_path):
+    # Two runs started together into one dir (or one paths.results) each check that
+    # they can write there; one's check must never remove the other's probe file.
+    with ThreadPoolExecutor(4) as pool:
+        problems = list(pool.map(lambda _: io.writable_problem(tmp_path), range(400)))
+    assert problems == [None] * 400
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_written_files_get_the_users_usual_permissions(tmp_path):

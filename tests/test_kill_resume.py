@@ -118,7 +118,7 @@ def test_two_runs_into_one_dir_never_corrupt_it(tmp_path, reference_run):
     codes = sorted(r[2] for r in results)
     assert codes in ([0, 0], [0, 2]), results
     if codes == [0, 2]:
-        assert any("another run" in r[1] for r in results)
+        assert any("another run" in r[1] for r in results), results
     assert json.loads((run_dir / "run.json").read_text())["status"] == "complete"
     pd.testing.assert_frame_equal(scores(run_dir), scores(reference_run))
 
