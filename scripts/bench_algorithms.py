@@ -44,7 +44,11 @@ ORACLES = ("ibm", "irm")
 
 
 def generate(duration: float, rate: int = 44100, seed: int = 0) -> tuple[np.ndarray, dict]:
-    """A stereo float32 track of ``duration`` seconds and its references (cheap to make)."""
+    """A stereo float32 track of ``duration`` seconds and its references (cheap to make).
+
+    Not ``synthetic.full_length``: that holds all four stems in float64 at once, which
+    would raise the peak RSS this script measures above the algorithm's own.
+    """
     from repet_bench.synthetic import render, specs
 
     stems = render(specs(1, seed)[0])  # 20 s, loop of 3.5 s
