@@ -118,8 +118,7 @@ def predicted_sweep(points: list[tuple[DictConfig, Path]]) -> str:
     if not todo:
         return f"sweep of {len(points)} points: nothing to process"
     refs = list(todo.values())
-    held = max(held_per_second(Stft.from_config(job["stft"], data.RATE)) for job in jobs)
-    n_jobs = n_workers(jobs[0]["runner"]["n_jobs"], refs, jobs, held)
+    n_jobs = _shared_workers(jobs, refs)
     shared = predict(jobs, refs, n_jobs, shared=True)
     basic = predict(jobs, refs, n_jobs, shared=False)
     return (f"sweep of {len(jobs)} points over {len(refs)} track(s): {shared.describe()}\n"
@@ -169,13 +168,19 @@ def _start(point: _Point) -> None:
     point.meta = meta if todo else None  # a point with nothing to do is never interrupted
 
 
+def _shared_workers(jobs: list[dict], refs: list) -> int:
+    """Workers of a shared pass over ``refs`` for the points ``jobs`` (which share their
+    runner settings): each also holds one track's mixture STFT and models between points.
+    One function for the dry run's prediction and the pass itself, so they agree."""
+    held = max(held_per_second(Stft.from_config(job["stft"], data.RATE)) for job in jobs)
+    return n_workers(jobs[0]["runner"]["n_jobs"], refs, jobs, held)
+
+
 def _process_tasks(tasks: list, specs: list, runner: dict) -> list:
     """Fan the (track, point indices) tasks out; returns those lost to killed workers."""
     if not tasks:
         return []
-    held = max(held_per_second(Stft.from_config(job["stft"], data.RATE)) for job, _, _ in specs)
-    n_jobs = n_workers(runner["n_jobs"], [ref for ref, _ in tasks],
-                       [job for job, _, _ in specs], held)
+    n_jobs = _shared_workers([job for job, _, _ in specs], [ref for ref, _ in tasks])
 
     def unfinished(todo):
         left = [(ref, [i for i in indices if not is_scored(
