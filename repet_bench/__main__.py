@@ -14,6 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from .algorithms import uses_strategies
 from .config import available, register_configs
 
 log = logging.getLogger("repet_bench")
@@ -51,8 +52,10 @@ def crosscheck_lines(check: dict | None) -> list[str]:
 
 
 def format_summary(result, cfg: DictConfig) -> str:
-    head = (f"{cfg.algo.name} | mask={cfg.mask.name} | phase={cfg.phase.name} | "
-            f"dataset={cfg.dataset.name}: {result.n_scored}/{result.n_tracks} tracks scored"
+    what = cfg.algo.name + (f" method={cfg.algo.method}" if "method" in cfg.algo else "")
+    if uses_strategies(cfg.algo.name):  # the others make (or are) their own estimates
+        what += f" | mask={cfg.mask.name} | phase={cfg.phase.name}"
+    head = (f"{what} | dataset={cfg.dataset.name}: {result.n_scored}/{result.n_tracks} tracks scored"
             f" ({result.n_resumed} resumed), {len(result.failures)} failed")
     lines = [head]
     if result.summary is not None:

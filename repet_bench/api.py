@@ -41,7 +41,8 @@ def _node(group: str, spec, overrides: dict | None = None) -> dict:
 
 def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
              phase=None, stft=None, *, masks: bool = False,
-             references: dict | None = None, **params) -> Separation:
+             references: dict | None = None, sources: dict | None = None,
+             **params) -> Separation:
     """Separate a mixture into vocals and accompaniment.
 
     Parameters
@@ -53,7 +54,9 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
     algo, mask, phase : str or dict
         An option of ``conf/algo``, ``conf/mask``, ``conf/phase`` (``"repet"``,
         ``"repet_sim"``, ``"ft2d"``, ``"adaptive_repet"``, ``"repet_extended"``,
-        ``"oracle"`` (true sources; ``"ibm"``/``"irm"`` choose its mask) and ``"mix"``; ``"soft"``, ``"binary"``, ``"wiener"``,
+        ``"oracle"`` (true sources; ``"ibm"``/``"irm"`` choose its mask), SiSEC 2018's
+        oracles ``"sigsep_ibm1"``, ``"sigsep_ibm2"``, ``"sigsep_irm1"``, ``"sigsep_irm2"``,
+        ``"sigsep_mwf"`` and ``"mix"``; ``"soft"``, ``"binary"``, ``"wiener"``,
         ``"mwf"``; ``"mixture"``, ``"none"``, ``"griffin_lim"``), or a dict such as a
         run's ``config["algo"]`` (its ``name`` picks the option, the rest overrides it).
         ``mask`` and ``phase`` default to the command line's choice: the soft mask and the
@@ -64,7 +67,11 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
     masks : bool
         Also return the masks applied to the mixture STFT.
     references : dict, optional
-        ``vocals`` / ``accompaniment`` ``(samples, channels)``: needed by the oracles only.
+        ``vocals`` / ``accompaniment`` ``(samples, channels)``: needed by ``oracle`` only.
+    sources : dict, optional
+        ``drums`` / ``bass`` / ``other`` / ``vocals`` ``(samples, channels)`` (a track's
+        ``.sources``): needed by the ``sigsep_*`` oracles only, which use their own STFT
+        and masks (``mask``, ``phase`` and ``stft`` do not apply to them).
     **params
         Algorithm parameters (``period=2.0``, ``flavour="sisec18"``...), over ``algo``.
 
@@ -100,7 +107,7 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
                          "audio.T for a (channels, samples) array")
     config = configure(algo, mask, phase, stft, **params)
     return _separate(audio, int(rate), config["algo"], config["stft"], config["mask"],
-                     config["phase"], references, keep_masks=masks)
+                     config["phase"], references, keep_masks=masks, sources=sources)
 
 
 def configure(algo="repet", mask=None, phase=None, stft=None, **params) -> dict:
@@ -222,7 +229,8 @@ def load_track(track: str | os.PathLike | None = None, root: str | os.PathLike |
     -------
     TrackAudio
         ``.mixture`` ``(samples, channels)``, ``.references`` ``{"vocals",
-        "accompaniment"}`` (accompaniment = drums + bass + other, as musdb), ``.rate``.
+        "accompaniment"}`` (accompaniment = drums + bass + other, as musdb), ``.rate``,
+        ``.sources`` ``{"drums", "bass", "other", "vocals"}``.
 
     Examples
     --------
@@ -282,7 +290,7 @@ def leaderboard(scores: pd.DataFrame) -> pd.DataFrame:
     ...                         "runner.progress=false"], check=True, capture_output=True)
     >>> board = leaderboard(load_scores(results_dir))
     >>> board[["rank", "config"]].values.tolist()
-    [[1, 'repet / soft / mixture'], [2, 'mix / soft / mixture']]
+    [[1, 'repet / soft / mixture'], [2, 'mix']]
     """
     per_track = (scores if "frame" not in scores else
                  results.per_track_medians(scores, by=["group", "config"]))

@@ -21,6 +21,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from .algorithms.registry import FLAVOURS
+from .algorithms.sigsep_oracles import METHODS as SIGSEP_METHODS
 from .stft import CONVENTIONS, Stft
 
 
@@ -112,6 +113,13 @@ class AdaptiveRepetConfig(RepetExtendedConfig):
 @dataclass
 class OracleConfig(AlgoConfig):
     name: str = "oracle"
+
+
+@dataclass
+class SigsepOracleConfig(AlgoConfig):
+    name: str = "sigsep_oracle"
+    method: str = MISSING
+    flavour: str = MISSING
 
 
 @dataclass
@@ -279,7 +287,11 @@ def _option(group: str, name: str) -> tuple[str, str]:
         if isinstance(entry, dict):  # "override /mask: binary": an option of another group
             # "override /mask@_global_.mask: binary" (the package is where it lands)
             selects.update({k.split()[-1].strip("/").split("@")[0]: v for k, v in entry.items()})
-        elif entry != "_self_":
+        elif packaged_yaml(group, f"{entry}.yaml") is not None:  # a shorthand's option
+            values_of, selects_of = _option(group, entry)
+            node = OmegaConf.merge(node, json.loads(values_of))
+            selects.update(json.loads(selects_of))
+        elif entry != "_self_":  # a schema (base_<name>)
             node = OmegaConf.merge(node, ConfigStore.instance().load(f"{group}/{entry}.yaml").node)
     node = OmegaConf.merge(node, values)
     return json.dumps(OmegaConf.to_container(node, resolve=True)), json.dumps(selects)
@@ -361,6 +373,7 @@ def register_configs() -> None:
     cs.store(group="algo", name="base_repet_extended", node=RepetExtendedConfig)
     cs.store(group="algo", name="base_oracle", node=OracleConfig)
     cs.store(group="algo", name="base_mix", node=MixConfig)
+    cs.store(group="algo", name="base_sigsep_oracle", node=SigsepOracleConfig)
     cs.store(group="algo", name="base_estimates", node=EstimatesConfig)
     cs.store(group="mask", name="base_mask", node=MaskConfig)
     cs.store(group="mask", name="base_binary", node=BinaryMaskConfig)
@@ -394,6 +407,7 @@ RULES = [
     ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
     ("stft.convention", lambda v: v in CONVENTIONS, " or ".join(CONVENTIONS)),
     ("algo.flavour", lambda v: v in FLAVOURS, " or ".join(FLAVOURS)),
+    ("algo.method", lambda v: v in SIGSEP_METHODS, " or ".join(SIGSEP_METHODS)),
     ("eval.backend", lambda v: v in ("museval", "fast"), "museval or fast"),
     ("eval.win", _positive, "a positive number of seconds"),
     ("eval.hop", _positive, "a positive number of seconds"),

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .algorithms import uses_strategies
+
 MODEL_PATH = Path(__file__).with_name("cost_model.json")
 # The STFT options the model is measured on (by convention; stft=... may change sizes).
 STFTS = ("default", "nussl2018")
@@ -69,7 +71,7 @@ def separate_cost(job: dict, seconds: float) -> float:
 
 def apply_cost(job: dict, seconds: float) -> float:
     """Masks and phase reconstruction of one point."""
-    if job["algo"]["name"] in ("mix", "estimates"):
+    if not uses_strategies(job["algo"]["name"]):  # no masks or phase of ours
         return 0.0
     prefix = f"apply/{_stft(job)}/{job['mask']['name']}"
     phase = job["phase"]["name"]

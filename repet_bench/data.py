@@ -26,6 +26,8 @@ from . import cache
 RATE = 44100
 SUBSETS = ("train", "test")
 TARGETS = ("vocals", "accompaniment")
+SOURCES = ("drums", "bass", "other", "vocals")
+"""The four MUSDB18 sources in musdb's order (stem ids 1 to 4; stem 0 is the mixture)."""
 
 
 class DatasetError(ValueError):
@@ -97,12 +99,17 @@ class TrackAudio:
         ``vocals`` and ``accompaniment`` (= drums + bass + other, as musdb's target).
     rate : int
         Sample rate in Hz.
+    sources : dict of str to ndarray (samples, channels), optional
+        The four MUSDB18 sources in musdb's order (:data:`SOURCES`), for the algorithms
+        that need them (SiSEC 2018's oracles). Views of the decoded stems, which the
+        mixture and the references hold anyway: no memory of their own.
     """
 
     ref: TrackRef
     mixture: np.ndarray
     references: dict
     rate: int
+    sources: dict | None = None
 
 
 def _subsets(value) -> list[str]:
@@ -378,6 +385,8 @@ def load_track(ref: TrackRef, decode_cache: Path | None = None) -> TrackAudio:
         non-finite samples; the message names the file and the fix.
     """
     stems = _decode(ref) if decode_cache is None else _cached_decode(ref, decode_cache)
-    # stem ids: 0 mixture, 1 drums, 2 bass, 3 other, 4 vocals
-    references = {"vocals": stems[4], "accompaniment": stems[1] + stems[2] + stems[3]}
-    return TrackAudio(ref, stems[0], references, RATE)
+    sources = dict(zip(SOURCES, stems[1:]))  # stem 0 is the mixture
+    # musdb's accompaniment target: the sum in its order (drums + bass + other)
+    references = {"vocals": sources["vocals"],
+                  "accompaniment": sources["drums"] + sources["bass"] + sources["other"]}
+    return TrackAudio(ref, stems[0], references, RATE, sources)

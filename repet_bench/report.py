@@ -29,11 +29,12 @@ from typing import Sequence
 import pandas as pd
 
 from . import entries as entries_mod
+from .algorithms import is_bound
 from . import listen, results, sisec18, stats
 from .data import TARGETS
 from .io import atomic_write, atomic_write_text
 from .metrics import CROSSCHECK_TOLERANCE_DB
-from .render import (METHOD_NOTE, Section, _comparison_section, _group_section,
+from .render import (METHOD_NOTE, Section, _comparison_section, _group_section, field_section,
                      _not_ranked_section, _num, _p, _reference_sections, _select,
                      render_html, render_markdown)
 from .track_analysis import track_sections
@@ -188,6 +189,9 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     if reference is None:
         notes.append("SiSEC 2018 reference CSVs not found: published rows skipped.")
     sections += ref_sections
+    if reference is not None and reference.field is not None:
+        best = _best(boards, groups, reference, runs_table)
+        sections.append(field_section(sisec18.field_table(reference, best)))
     comparison = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame(
         columns=["group", "config", "reference", "target", "n", "median_diff", "p", "significant"])
     if len(comparison):
@@ -208,6 +212,30 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     if write:
         report.write()
     return report
+
+
+FIELD_PLACED = 3  # the best methods of each leaderboard placed in the SiSEC field
+
+
+def _best(boards: list[pd.DataFrame], groups: dict, reference,
+          runs_table: pd.DataFrame) -> pd.DataFrame:
+    """The best :data:`FIELD_PLACED` separation methods (not oracles or the mixture) of
+    each leaderboard, with where they were measured (``field_table``'s ``placed``)."""
+    ranked = runs_table[runs_table["ranked"]] if len(runs_table) else runs_table
+    bounds = set(ranked.loc[ranked["algo_name"].map(is_bound), "config"]) if len(ranked) else set()
+    rows = []
+    for board in boards:
+        group = groups[board["group_id"].iloc[0]] if len(board) else None
+        methods = board[~board["config"].isin(bounds)]
+        for r in methods.nsmallest(FIELD_PLACED, "rank").itertuples():
+            full = sisec18.covers_reference(group, reference)
+            where = f"this report, {r.group}: {group.describe()}" + (
+                "" if full else " (other tracks than SiSEC's 50)")
+            rows.append({"config": f"{r.config} [{r.group}]", "vocals_SDR": r.vocals_SDR,
+                         "accompaniment_SDR": r.accompaniment_SDR, "n_tracks": r.n_tracks,
+                         "where": where})
+    return pd.DataFrame(rows, columns=["config", "vocals_SDR", "accompaniment_SDR",
+                                       "n_tracks", "where"])
 
 
 def _whose_code(runs_table: pd.DataFrame, runs: Sequence[results.Run]) -> None:

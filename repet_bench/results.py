@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from .algorithms import uses_strategies
 from .config import available, config_hash, default_options, option, scored_config
 from .data import TARGETS
 from .metrics import (METRICS, ROW_COLUMNS, SONG_METRICS, WHOLE_TRACK_METRICS,
@@ -175,7 +176,7 @@ class Label:
     """Human name of a configuration: each named option with its non-default parameters."""
 
     algo: str
-    mask: str | None  # None: not applicable (precomputed estimates)
+    mask: str | None  # None: not applicable (estimates not made with our masks)
     phase: str | None
     extra: str = ""  # other groups off default, e.g. "stft.hop=1024"
 
@@ -212,6 +213,8 @@ def config_labels(configs: Sequence[dict]) -> list[Label]:
             option = node.get("name", default_options().get(group))
             varying = {k for k in node if len(seen[(group, option, k)]) > 1}
             changed = _changed(node, _defaults(group, str(option)), varying)
+            if group == "algo" and "method" in node:  # names the entry (IBM1...): always shown
+                changed["method"] = node["method"]
             params = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(changed.items()))
             if group in _OPTION_GROUPS:
                 parts[group] = f"{option}({params})" if params else str(option)
@@ -219,7 +222,7 @@ def config_labels(configs: Sequence[dict]) -> list[Label]:
                 named = _named_option(group, node) if changed else None
                 extra += ([f"{group}={named}"] if named else
                           [f"{group}.{k}={_fmt(v)}" for k, v in sorted(changed.items())])
-        if c.get("algo", {}).get("name") == "estimates":  # read, not separated: no mask/phase/stft
+        if not uses_strategies(c.get("algo", {}).get("name")):  # no mask/phase/stft of ours
             parts["mask"] = parts["phase"] = None
             extra = [e for e in extra if not e.startswith("stft")]
         labels.append(Label(parts.get("algo", "?"), parts.get("mask", "?"),

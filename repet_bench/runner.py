@@ -266,7 +266,8 @@ def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
             result = Separation(*load_estimates(job["algo"]["root"], track))
         else:
             result = separate(track.mixture, track.rate, job["algo"], job["stft"],
-                              job["mask"], job["phase"], references=track.references)
+                              job["mask"], job["phase"], references=track.references,
+                              sources=track.sources)
         record.update(load_seconds=round(t1 - t0, 3),
                       separation_seconds=round(time.perf_counter() - t1, 3))
         score_track(ref, job, out_dir, track, result, record, crosscheck)

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import masks, phase
 from .algorithms import FLAVOURS, Context, get_algorithm
+from .algorithms.oracles import mixture_estimates
 from .config import complete
 from .stft import Stft
 
@@ -42,6 +43,7 @@ def separate(
     phase_cfg: dict,
     references: dict | None = None,
     keep_masks: bool = False,
+    sources: dict | None = None,
 ) -> Separation:
     """Separate one mixture into vocals (foreground) and accompaniment (background).
 
@@ -60,6 +62,10 @@ def separate(
     keep_masks : bool
         Return the masks too (two spectrogram-sized arrays more held: ~600 MB on a
         7-minute stereo track).
+    sources : dict of str to ndarray (samples, channels), optional
+        The four true MUSDB18 sources; only passed on to algorithms that need them
+        (SiSEC 2018's oracles, which make their own estimates: the stft, mask and phase
+        configs do not apply to them).
 
     Notes
     -----
@@ -69,7 +75,7 @@ def separate(
     as the mixture minus them; ``sisec18`` inverts the background and takes the
     foreground as the mixture minus it, as nussl 0.1.6a0 did.
     """
-    separator = Separator(mixture, rate, algo, stft, references)
+    separator = Separator(mixture, rate, algo, stft, references, sources)
     return separator.apply(mask, phase_cfg, keep_masks=keep_masks, last=True)
 
 
@@ -92,6 +98,8 @@ class Separator:
         The ``algo`` and ``stft`` configs; a key left out takes the packaged default.
     references : dict of str to ndarray (samples, channels), optional
         True sources; only passed on to algorithms that need them (oracles).
+    sources : dict of str to ndarray (samples, channels), optional
+        The four true MUSDB18 sources, for algorithms registered with ``needs_sources``.
 
     Attributes
     ----------
@@ -112,14 +120,20 @@ class Separator:
     """
 
     def __init__(self, mixture: np.ndarray, rate: int, algo: dict, stft: dict,
-                 references: dict | None = None):
+                 references: dict | None = None, sources: dict | None = None):
         algorithm = get_algorithm(algo["name"])
         self.algo = complete("algo", algo["name"], algo)
         self.mixture = mixture
         self.info: dict = {}
-        self.models = self.spec = None
-        self.mixture_estimates = algorithm.mixture_estimates
-        if self.mixture_estimates:
+        self.models = self.spec = self.own_estimates = None
+        if algorithm.mixture_estimates:  # the anchor: no transform, no masks
+            self.own_estimates = mixture_estimates(mixture, self.algo.get("flavour", FLAVOURS[0]))
+            return
+        if algorithm.needs_sources:  # its own transform and masks: the estimates are final
+            if sources is None:
+                raise ValueError(f"algorithm {algo['name']!r} needs the four true sources "
+                                 "(drums, bass, other, vocals)")
+            self.own_estimates = algorithm(mixture, sources, **_params(self.algo))
             return
         transform = self.transform = Stft.from_config(complete("stft", None, stft), rate)
         self.flavour = self.algo.get("flavour", FLAVOURS[0])
@@ -147,8 +161,8 @@ class Separator:
 
     @property
     def nbytes(self) -> int:
-        if self.mixture_estimates:
-            return 0
+        if self.own_estimates is not None:
+            return sum(a.nbytes for a in self.own_estimates.values())
         held = (self.models.background, self.models.foreground, self.models.background_mask,
                 self.spec)
         return sum(a.nbytes for a in held if a is not None)
@@ -162,8 +176,12 @@ class Separator:
         mask = complete("mask", mask["name"], mask)
         phase_cfg = complete("phase", phase_cfg["name"], phase_cfg)
         mixture = self.mixture
-        if self.mixture_estimates:
-            return Separation({"vocals": mixture.copy(), "accompaniment": mixture.copy()})
+        if self.own_estimates is not None:  # the mixture, or made with the algorithm's own masks
+            estimates = self.own_estimates
+            if last:
+                self.own_estimates = None
+            return Separation({k: v if last else v.copy() for k, v in estimates.items()},
+                              dict(self.info))
         transform, models, spec, n_samples = self.transform, self.models, self.spec, mixture.shape[0]
         if last:  # the masks overwrite the models: their memory is free before the iSTFTs
             self.models = self.spec = None

@@ -14,21 +14,24 @@ from pathlib import Path
 
 import pandas as pd
 
+from .algorithms import uses_strategies
 from .config import option
 from .data import TARGETS
 from .results import BOARD_COLUMNS, Group
 from .stats import ALPHA, SEED, median_ci, paired_wilcoxon, track_scores
 
 
-REFERENCE_METHODS = ("REP1", "REP2", "2DFT", "IBM1", "IBM2", "IRM1", "IRM2", "MWF", "MIX")
+REFERENCE_METHODS = ("REP1", "REP2", "2DFT", "RPCA", "HPSS", "HPLP", "MELO",
+                     "IBM1", "IBM2", "IRM1", "IRM2", "MWF", "MIX")
+"""The published rows the leaderboard prints: the nussl team's blind entries, the
+oracles and the mixture (``results/reference/``; the whole field is in FIELD_FILE)."""
+
 # Our algorithm → the SiSEC 2018 entry it reproduces when run as that entry was made
 # (nussl 0.1.6a0's flavour and STFT at their defaults, soft mask, mixture phase, BSS Eval
-# v4 on 1 s frames; see `sisec18_entry`). The oracles have no such counterpart: SiSEC's
-# came from sigsep-mus-oracle (four-source masks, scipy's Hann 2048 / hop 1024 STFT); ours
-# are two-target masks on the run's STFT (on the sample: IRM +0.5 to +0.8 dB, IBM +1.8 to
-# +6.3 dB above sigsep-mus-oracle's rules; scripts/compare_oracles.py).
-
-
+# v4 on 1 s frames; see `sisec18_entry`). sigsep_oracle's entry is its `method`: it
+# reproduces sigsep-mus-oracle, which made them (the two-target `oracle` does not: on the
+# sample IRM +0.5 to +0.8 dB, IBM +1.8 to +6.3 dB above SiSEC's rules;
+# scripts/compare_oracles.py).
 REFERENCE_MATCH = {"repet": "REP1", "repet_sim": "REP2", "ft2d": "2DFT", "mix": "MIX"}
 
 
@@ -37,10 +40,35 @@ IMPLEMENTATIONS = {
     "sisec18-stft": "nussl 0.1.6a0 algorithm, another STFT (not the SiSEC 2018 code)",
     "nussl": "nussl 1.1.9 (not the SiSEC 2018 code)",
     "oracle": "two-target oracle on the run's STFT (not sigsep-mus-oracle)",
+    "sigsep_oracle": "sigsep-mus-oracle f5ce674 (the SiSEC 2018 code)",
+    "sigsep_oracle-other": "sigsep-mus-oracle rule, other parameters (not the SiSEC 2018 code)",
     "rafii": "Rafii's REPET reference code (no SiSEC 2018 entry)",
-    "mix": "the mixture",
+    "mix": "the mixture (not SiSEC 2018's MIX: that is mix in the sisec18 flavour)",
+    "mix-sisec18": "sigsep-mus-oracle f5ce674 MIX (the SiSEC 2018 code)",
     "estimates": "precomputed estimates (algo.root)",
 }
+
+
+# entry -> (whose code, how to run it here). The one place that says which published row has
+# a runnable counterpart; the report's published table and the README's table show it.
+COUNTERPARTS = {
+    "REP1": ("nussl 0.1.6a0", "+algo=repet algo.flavour=sisec18 stft=nussl2018"),
+    "REP2": ("nussl 0.1.6a0", "+algo=repet_sim algo.flavour=sisec18 stft=nussl2018"),
+    "2DFT": ("nussl 0.1.6a0", "+algo=ft2d algo.flavour=sisec18 stft=nussl2018"),
+    "RPCA": ("nussl 0.1.6a0", "none yet"),
+    "HPSS": ("nussl 0.1.6a0", "none yet"),
+    "HPLP": ("nussl 0.1.6a0", "none yet"),
+    "MELO": ("nussl 0.1.6a0 + Melodia (Vamp plugin)",
+             "none: Melodia is a closed-source Vamp plugin with no package on PyPI or conda"),
+    **{m: ("sigsep-mus-oracle f5ce674", f"+algo=sigsep_{m.lower()}")
+       for m in ("IBM1", "IBM2", "IRM1", "IRM2", "MWF")},
+    "MIX": ("sigsep-mus-oracle f5ce674", "+algo=mix algo.flavour=sisec18"),
+}
+
+# sigsep-mus-2018's README marks these entries "Blind" (no training data); IBM/IRM/MWF/MIX
+# (and nussl's withdrawn ideal soft mask IMSK) are oracles; every other entry was trained.
+BLIND_ENTRIES = ("REP1", "REP2", "2DFT", "RPCA", "HPSS", "HPLP", "MELO")
+FIELD_FILE = "sisec18_field_summary.csv"
 
 
 REFERENCE_TITLE = ("Published: SiSEC 2018, full MUSDB18 test set (50 tracks) — "
@@ -53,10 +81,14 @@ def implementation(config: dict) -> str:
     """Whose code a run's numbers come from, as the leaderboard shows it (IMPLEMENTATIONS)."""
     algo = config["algo"]
     name = algo["name"]
-    if name in ("mix", "estimates"):
+    if name == "mix":
+        return IMPLEMENTATIONS["mix-sisec18" if sisec18_entry(config) else "mix"]
+    if name == "estimates":
         return IMPLEMENTATIONS[name]
     if name == "oracle":
         return IMPLEMENTATIONS["oracle"]
+    if name == "sigsep_oracle":
+        return IMPLEMENTATIONS["sigsep_oracle" if sisec18_entry(config) else "sigsep_oracle-other"]
     if name in ("adaptive_repet", "repet_extended"):
         return IMPLEMENTATIONS["rafii"]
     if algo.get("flavour") == "sisec18":
@@ -65,21 +97,26 @@ def implementation(config: dict) -> str:
 
 
 def sisec18_entry(config: dict) -> str | None:
-    """The SiSEC 2018 entry a run reproduces (REP1, REP2, 2DFT, MIX), or None.
+    """The SiSEC 2018 entry a run reproduces (REP1, REP2, 2DFT, MIX, the oracles), or None.
 
     A run reproduces an entry when it was made as the entry was: the algorithm in the
     ``sisec18`` flavour with every other parameter at its default, nussl 0.1.6a0's STFT
     (``stft=nussl2018``), soft mask, mixture phase, BSS Eval v4 on 1 s windows and hops
     (museval, or the fast backend, which gives museval's numbers). The mixture (MIX) is
-    the same whatever the flavour.
+    sigsep-mus-oracle's in the ``sisec18`` flavour (mixture / 4 and 3/4 mixture);
+    sigsep_oracle reproduces its ``method`` at its other defaults. For these two the
+    run's STFT, mask and phase do not matter (they do not apply).
     """
     name = config["algo"]["name"]
-    entry = REFERENCE_MATCH.get(name)
+    entry = config["algo"].get("method") if name == "sigsep_oracle" else REFERENCE_MATCH.get(name)
     evaluation = config.get("eval", {})
     if entry is None or (evaluation.get("win"), evaluation.get("hop")) != (1.0, 1.0):
         return None
-    if name == "mix":
-        return entry
+    if not uses_strategies(name):  # its own transform and masks: only its parameters count
+        made = {**option("algo", name), "flavour": "sisec18"}
+        if name == "sigsep_oracle":
+            made["method"] = entry
+        return entry if config["algo"] == made else None
     made_as_entry = (
         config["algo"] == {**option("algo", name), "flavour": "sisec18"}
         and config.get("stft") == option("stft", "nussl2018")
@@ -100,6 +137,7 @@ class Reference:
 
     summary: pd.DataFrame    # method, target, metric, n_tracks, median_over_tracks, ...
     per_track: pd.DataFrame  # tidy like ``collect``'s per_track: config = method name
+    field: pd.DataFrame | None = None  # FIELD_FILE: every SiSEC 2018 MUS entry, one row
 
     @property
     def track_names(self) -> set[str]:
@@ -107,7 +145,8 @@ class Reference:
 
 
 def load_reference(directory: Path | None) -> Reference | None:
-    """Read ``sisec18_summary.csv`` and ``sisec18_pertrack.csv``; None if absent."""
+    """Read ``sisec18_summary.csv``, ``sisec18_pertrack.csv`` and (if present) the field
+    summary :data:`FIELD_FILE`; None if the first two are absent."""
     if directory is None:
         return None
     directory = Path(directory)
@@ -120,11 +159,60 @@ def load_reference(directory: Path | None) -> Reference | None:
     per_track = per_track.assign(subset="test")[
         ["config", "subset", "track", "target", "metric", "score"]]
     keep = per_track["config"].isin(REFERENCE_METHODS) & per_track["target"].isin(TARGETS)
-    return Reference(summary, per_track[keep].reset_index(drop=True))
+    field_path = directory / FIELD_FILE
+    field = pd.read_csv(field_path, keep_default_na=False, na_values=[""]) if field_path.exists() else None
+    return Reference(summary, per_track[keep].reset_index(drop=True), field)
+
+
+def entry_kind(method: str, note) -> str:
+    """``blind``, ``supervised``, ``oracle`` or ``mixture`` (the anchor) for a field entry."""
+    if method == "MIX":
+        return "mixture"
+    if method == "IMSK" or str(note).startswith("oracle") or method in (
+            "IBM1", "IBM2", "IRM1", "IRM2", "MWF"):
+        return "oracle"
+    return "blind" if method in BLIND_ENTRIES else "supervised"
+
+
+def field_table(reference: Reference, placed: pd.DataFrame) -> pd.DataFrame:
+    """The SiSEC 2018 field with the user's configurations placed by their own medians.
+
+    Parameters
+    ----------
+    reference : Reference
+        With ``field`` (:data:`FIELD_FILE`).
+    placed : DataFrame
+        ``config, vocals_SDR, accompaniment_SDR, n_tracks, where`` of the runs to place
+        (median over tracks, dB; ``where`` says which tracks they were measured on).
+
+    Returns
+    -------
+    DataFrame
+        ``place, entry, kind, vocals_SDR, accompaniment_SDR, n_tracks, source, note``, by
+        median vocals SDR (highest first); ``source`` is "published" or the run's ``where``.
+    """
+    field = reference.field
+    published = pd.DataFrame({
+        "entry": field["method"],
+        "kind": [entry_kind(m, n) for m, n in zip(field["method"], field["note"])],
+        "vocals_SDR": field["vocals_SDR_median"],
+        "accompaniment_SDR": field["accompaniment_SDR_median"],
+        "n_tracks": field["n_tracks"], "source": "published (SiSEC 2018)",
+        "note": field["note"].fillna("")})
+    ours = pd.DataFrame({"entry": placed["config"], "kind": "this harness",
+                         "vocals_SDR": placed["vocals_SDR"],
+                         "accompaniment_SDR": placed["accompaniment_SDR"],
+                         "n_tracks": placed["n_tracks"], "source": placed["where"], "note": ""})
+    table = pd.concat([published, ours], ignore_index=True)
+    table = table.sort_values("vocals_SDR", ascending=False, na_position="last",
+                              kind="stable", ignore_index=True)
+    table.insert(0, "place", range(1, len(table) + 1))
+    return table
 
 
 def reference_table(reference: Reference, seed: int = SEED) -> pd.DataFrame:
-    """Published medians (from the summary CSV) in the leaderboard's columns, with CIs."""
+    """Published medians (from the summary CSV) in the leaderboard's columns, with CIs,
+    whose code made each row and its runnable counterpart here (:data:`COUNTERPARTS`)."""
     summary = reference.summary[reference.summary["method"].isin(REFERENCE_METHODS)
                                 & reference.summary["target"].isin(TARGETS)]
     table = (summary.assign(column=summary["target"] + "_" + summary["metric"])
@@ -133,6 +221,8 @@ def reference_table(reference: Reference, seed: int = SEED) -> pd.DataFrame:
     table["n_tracks"] = summary.groupby("method")["n_tracks"].max()
     table = table.reset_index().rename(columns={"method": "config"})
     table = table.sort_values("vocals_SDR", ascending=False, ignore_index=True)
+    table.insert(1, "implementation", table["config"].map(lambda m: COUNTERPARTS[m][0]))
+    table["counterpart"] = table["config"].map(lambda m: COUNTERPARTS[m][1])
     for target in TARGETS:
         cis = [median_ci(track_scores(reference.per_track, m, target), seed)
                for m in table["config"]]

@@ -223,7 +223,7 @@ def process_task(task: tuple, specs: list, parent_pid: int | None = None) -> lis
         try:
             if job["algo"]["name"] != "estimates":
                 separator = Separator(track.mixture, track.rate, job["algo"], job["stft"],
-                                      references=track.references)
+                                      references=track.references, sources=track.sources)
         except DiskFullError:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .data import SOURCES
+
 RATE = 44100
-STEMS = ("drums", "bass", "other", "vocals")
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,9 @@ def render(spec: SyntheticSpec) -> dict[str, np.ndarray]:
     stems = {k: _stereo(np.tile(v, reps)[:n], pans[k]) for k, v in loop.items()}
     stems["vocals"] = _stereo(_melody(n, rng), pans["vocals"])
     # Balance: each accompaniment stem at equal RMS, vocals 3 dB below their sum.
-    for k in ("drums", "bass", "other"):
+    for k in SOURCES[:3]:
         stems[k] /= np.sqrt(np.mean(stems[k] ** 2)) + 1e-12
-    acc_rms = np.sqrt(np.mean(sum(stems[k] for k in ("drums", "bass", "other")) ** 2))
+    acc_rms = np.sqrt(np.mean(sum(stems[k] for k in SOURCES[:3]) ** 2))
     stems["vocals"] *= acc_rms * 10 ** (-3 / 20) / (np.sqrt(np.mean(stems["vocals"] ** 2)) + 1e-12)
     peak = np.max(np.abs(sum(stems.values())))
     return {k: v * (0.8 / peak) for k, v in stems.items()}
@@ -146,7 +147,7 @@ def full_length(index: int, seconds: float) -> dict[str, np.ndarray]:
 def write_track(folder: Path, stems: dict[str, np.ndarray]) -> None:
     """One MUSDB18-HQ track folder: the four stems and their sum, 16-bit wav."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in STEMS:
+    for name in SOURCES:
         sf.write(folder / f"{name}.wav", stems[name], RATE, subtype="PCM_16")
     sf.write(folder / "mixture.wav", sum(stems.values()), RATE, subtype="PCM_16")
 

@@ -4,6 +4,12 @@ vocals and accompaniment evaluated together as a pair, as SiSEC 2018 did).
 
     REPET_BENCH_CACHE=/tmp/rbcache python scripts/compare_oracles.py
 
+Two comparisons: the package's exact counterparts (``+algo=sigsep_oracle``, the
+``sigsep_*`` shorthands, and ``+algo=mix algo.flavour=sisec18`` for MIX.py), whose estimates must be those of this independent port
+(waveform closeness, and median SDR within 0.05 dB: tests/test_sigsep_oracles.py checks
+it); and the harness's two-target ``oracle`` (ibm / irm with our masks and STFTs), which
+is not SiSEC's rule and scores above it.
+
 The sigsep rules are reimplemented here from the facts of sigsep-mus-oracle's IBM.py,
 IRM.py and MWF.py (commit 1590b09):
   * STFT: scipy.signal.stft(x, nperseg=2048) with every other default (periodic Hann,
@@ -21,6 +27,7 @@ vocals magnitudes as the two models) and the binary / soft / wiener / mwf masks.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from types import SimpleNamespace
@@ -83,7 +90,9 @@ def sigsep_irm(mixture, sources, alpha):
     n = mixture.shape[0]
     x = _stft(mixture)
     powers = {name: np.abs(_stft(sources[name])) ** alpha for name in SOURCES}
-    total = EPS + sum(powers.values())
+    total = EPS
+    for name in SOURCES:  # IRM.py's order: eps first, then each source
+        total = total + powers[name]
     return _finish({name: _istft(x * (powers[name] / total), n) for name in SOURCES})
 
 
@@ -96,6 +105,31 @@ def _inv2(m):
     inv[..., 0, 1] = -m[..., 0, 1]
     inv[..., 1, 0] = -m[..., 1, 0]
     return inv / (EPS + det)[..., None, None]
+
+
+SIGSEP = {  # entry -> the port's rule
+    "IBM1": lambda mixture, sources: sigsep_ibm(mixture, sources, 1),
+    "IBM2": lambda mixture, sources: sigsep_ibm(mixture, sources, 2),
+    "IRM1": lambda mixture, sources: sigsep_irm(mixture, sources, 1),
+    "IRM2": lambda mixture, sources: sigsep_irm(mixture, sources, 2),
+    "MWF": lambda mixture, sources: sigsep_mwf(mixture, sources),
+    "MIX": lambda mixture, sources: sigsep_mix(mixture),
+}
+PACKAGE = {entry: {"name": "sigsep_oracle", "method": entry} for entry in SIGSEP}
+PACKAGE["MIX"] = {"name": "mix", "flavour": "sisec18"}
+
+
+def sigsep_mix(mixture):
+    """MIX.py: every one of the four sources estimated as a quarter of the mixture."""
+    estimates = {name: mixture / len(SOURCES) for name in SOURCES}
+    return {"vocals": estimates["vocals"],
+            "accompaniment": estimates["bass"] + estimates["drums"] + estimates["other"]}
+
+
+def closeness(reference, estimate):
+    """Waveform SDR (dB) of ``estimate`` against ``reference``: 10 log10 |r|² / |r - e|²."""
+    error = np.sum((reference - estimate) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(np.sum(reference ** 2) / error))
 
 
 def sigsep_mwf(mixture, sources, per_bin_trace=False):
@@ -141,12 +175,12 @@ def sigsep_mwf(mixture, sources, per_bin_trace=False):
 STFT_DEFAULT = option("stft")
 STFT_HANN1024 = {**option("stft"), "hop": 1024, "window": "hann"}  # sigsep-mus-oracle's
 OURS = {  # entry -> (algo, mask); IBM2 has no exact counterpart (see the report)
-    "IBM1": ("ibm", {"name": "binary", "threshold": 0.5}),
-    "IBM2": ("ibm", {"name": "binary", "threshold": 0.5}),
-    "IRM1": ("irm", {"name": "soft"}),
-    "IRM2": ("irm", {"name": "wiener", "power": 2.0}),
-    "MWF": ("irm", {"name": "mwf", "iterations": 1}),
-    "MWF*": ("irm", {"name": "mwf", "iterations": 1}),  # sigsep side: per-bin trace
+    "IBM1": ("oracle", {"name": "binary", "threshold": 0.5}),  # +algo=ibm
+    "IBM2": ("oracle", {"name": "binary", "threshold": 0.5}),
+    "IRM1": ("oracle", {"name": "soft"}),                     # +algo=irm
+    "IRM2": ("oracle", {"name": "wiener", "power": 2.0}),
+    "MWF": ("oracle", {"name": "mwf", "iterations": 1}),
+    "MWF*": ("oracle", {"name": "mwf", "iterations": 1}),  # sigsep side: per-bin trace
 }
 
 
@@ -177,14 +211,18 @@ def main():
             "accompaniment": sources["drums"] + sources["bass"] + sources["other"]}
     print(f"{name}: {mixture.shape[0]} samples ({mixture.shape[0] / RATE:.2f} s), "
           f"{mixture.shape[1]} channels")
-    sigsep = {
-        "IBM1": lambda: sigsep_ibm(mixture, sources, 1),
-        "IBM2": lambda: sigsep_ibm(mixture, sources, 2),
-        "IRM1": lambda: sigsep_irm(mixture, sources, 1),
-        "IRM2": lambda: sigsep_irm(mixture, sources, 2),
-        "MWF": lambda: sigsep_mwf(mixture, sources),
-        "MWF*": lambda: sigsep_mwf(mixture, sources, per_bin_trace=True),
-    }
+    print("The package's sigsep_oracle against this port (SDR: median over 1 s frames, dB)")
+    print(f"{'entry':6} {'target':13} {'port SDR':>9} {'package':>9} {'diff':>7} {'closeness':>10}")
+    for entry, rule in SIGSEP.items():
+        port = rule(mixture, sources)
+        package = separate(mixture, RATE, PACKAGE[entry], {}, {"name": "soft"}, {"name": "mixture"},
+                           sources=sources).estimates
+        for target, s, p in zip(("vocals", "accompaniment"), score(refs, port), score(refs, package)):
+            print(f"{entry:6} {target:13} {s:9.3f} {p:9.3f} {p - s:+7.3f} "
+                  f"{closeness(port[target], package[target]):9.1f} dB")
+    sigsep = {entry: functools.partial(rule, mixture, sources) for entry, rule in SIGSEP.items()
+              if entry != "MIX"}
+    sigsep["MWF*"] = lambda: sigsep_mwf(mixture, sources, per_bin_trace=True)
     rows, cache = [], {}
     t0 = time.perf_counter()
     for entry, rule in sigsep.items():

@@ -41,6 +41,9 @@ CONFIGURATIONS = {
     "irm": ["+algo=irm"],
     "irm wiener": ["+algo=irm", "mask=wiener"],
     "mix": ["+algo=mix"],
+    "mix sisec18": ["+algo=mix", *_SISEC18],
+    **{f"sigsep {m}": [f"+algo=sigsep_{m.lower()}", *_SISEC18]
+       for m in ("IBM1", "IBM2", "IRM1", "IRM2", "MWF")},
 }
 COLUMNS = ["configuration", "target", "metric", "frame", "score"]
 
@@ -64,7 +67,7 @@ def compute(name: str, track) -> pd.DataFrame:
     """Per-frame museval scores of configuration ``name`` on ``track`` (a ``TrackAudio``)."""
     cfg = compose_config(CONFIGURATIONS[name])
     result = separate(track.mixture, track.rate, cfg["algo"], cfg["stft"], cfg["mask"],
-                      cfg["phase"], references=track.references)
+                      cfg["phase"], references=track.references, sources=track.sources)
     scores = metrics.evaluate_track(track.ref.name, track.references, result.estimates,
                                      track.rate, cfg["eval"]["win"], cfg["eval"]["hop"],
                                      cfg["eval"]["backend"])

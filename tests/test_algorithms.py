@@ -20,6 +20,7 @@ from repet_bench.algorithms.ft2d import peak_map, shifted_magnitude, symmetric_w
 from repet_bench.algorithms.repet import beat_spectrum_of
 from repet_bench.algorithms.repet_extended import crossfade_weights, segments
 from repet_bench.algorithms.repet_sim import similar_frames, similarity_model, zeroed_reach
+from repet_bench.algorithms.sigsep_oracles import METHODS
 from repet_bench.config import available, register_configs, validate
 from repet_bench.stft import Stft
 from repet_bench.config import option
@@ -337,12 +338,17 @@ def test_every_algorithm_handles_odd_inputs(synthetic_tracks, configs, name):
     params = {k: v for k, v in algo.items() if k not in ("name", "high_pass_cutoff")}
     for label, audio in _inputs(synthetic_tracks[0]).items():
         refs = {"vocals": 0.3 * audio, "accompaniment": 0.7 * audio}
+        sources = {"drums": 0.2 * audio, "bass": 0.2 * audio, "other": 0.3 * audio,
+                   "vocals": 0.3 * audio}
         result = separation.separate(audio, RATE, algo, STFT, {"name": "soft"},
-                                   {"name": "mixture"}, references=refs)
+                                   {"name": "mixture"}, references=refs, sources=sources)
         for target, estimate in result.estimates.items():
             assert estimate.shape == audio.shape, (name, label, target)
             assert np.isfinite(estimate).all(), (name, label, target)
         json.dumps(result.info)
+        if get_algorithm(name).needs_sources:  # estimates made, no models: the other methods
+            _check_other_methods(algo, audio, sources, label)
+            continue
         # and the models themselves: same shape, float32, finite, non-negative
         magnitude = np.abs(stft.forward(audio))
         ref_mags = {k: np.abs(stft.forward(v)) for k, v in refs.items()}
@@ -350,6 +356,23 @@ def test_every_algorithm_handles_odd_inputs(synthetic_tracks, configs, name):
         for model in (models.background, models.foreground):
             assert model.shape == magnitude.shape and model.dtype == np.float32, (name, label)
             assert np.isfinite(model).all() and (model >= 0).all(), (name, label)
+
+
+def _check_other_methods(algo, audio, sources, label):
+    """sigsep_oracle's other entries on the same odd input: finite estimates, or (MWF on
+    mono, or on digital silence, where MWF.py divides 0 by 0) a clear refusal."""
+    for method in METHODS:
+        run = {**algo, "method": method}
+        refused = method == "MWF" and label in ("mono", "digital silence")
+        if refused:
+            with pytest.raises(ValueError, match="stereo|non-finite"):
+                separation.separate(audio, RATE, run, STFT, {"name": "soft"},
+                                    {"name": "mixture"}, sources=sources)
+            continue
+        result = separation.separate(audio, RATE, run, STFT, {"name": "soft"},
+                                     {"name": "mixture"}, sources=sources)
+        assert all(np.isfinite(e).all() and e.shape == audio.shape
+                   for e in result.estimates.values()), (method, label)
 
 
 # --- config ranges -----------------------------------------------------------------------

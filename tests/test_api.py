@@ -143,7 +143,7 @@ def test_load_scores_and_leaderboard_rank_runs(tmp_path, cache):
                         "runner.progress=false", f"paths.results={tmp_path}"], check=True,
                        capture_output=True)
     scores = rb.load_scores(tmp_path)
-    assert set(scores["config"]) == {"mix / soft / mixture",
+    assert set(scores["config"]) == {"mix",
                                      "repet / soft / mixture"}
     assert scores["group"].nunique() == 1
     per_track = rb.load_scores(tmp_path, frames=False)

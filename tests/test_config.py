@@ -33,7 +33,8 @@ def test_every_option_of_every_group_composes_and_validates(group):
     assert options, group
     # The options that stand for another (ibm, irm: the oracle with a mask) and those that
     # need a value from the user (estimates: algo.root).
-    aliases = {"ibm": "oracle", "irm": "oracle"}
+    aliases = {"ibm": "oracle", "irm": "oracle",
+               **{f"sigsep_{m}": "sigsep_oracle" for m in ("ibm1", "ibm2", "irm1", "irm2", "mwf")}}
     required = {"estimates": ["algo.root=."]}
     for option in options:
         prefix = "+" if group == "algo" else ""

@@ -350,3 +350,40 @@ def test_track_analysis_plots_beat_spectrum_and_models(tmp_path, cache):
         assert png.exists() and png.stat().st_size > 10_000, png
     assert f"Track analysis: {name}" in (out / "leaderboard.html").read_text()
     assert report.main([str(tmp_path / "results"), "--out", str(out), "--analyse", "Nope"]) == 2
+
+
+def test_sigsep_oracles_and_mix_compare_with_their_entries_and_methods_join_the_field(tmp_path):
+    ref = sisec18.load_reference(sisec18.find_reference_dir())
+    published = {m: stats.track_scores(ref.per_track, m, "vocals").droplevel("subset")
+                 for m in ("IRM2", "MIX", "REP1")}
+    musdb = {"name": "musdb18"}
+    runs = {
+        "irm2": ({**option("algo", "sigsep_oracle"), "method": "IRM2"}, published["IRM2"]),
+        "mix_sisec18": ({**option("algo", "mix"), "flavour": "sisec18"}, published["MIX"] + 0.5),
+        "mix_plain": (option("algo", "mix"), published["MIX"] - 7.0),  # not MIX.py's estimates
+        "rep1": ({**option("algo", "repet"), "flavour": "sisec18"}, published["REP1"] + 1.0),
+    }
+    for name, (algo, scores) in runs.items():
+        config = make_config(dataset=musdb, stft=STFT_2018 if name == "rep1" else None)
+        config["algo"] = algo
+        make_run(tmp_path / "res" / name, config, scores.to_dict())
+    rep = report.build_report([tmp_path / "res"])
+    vocals = rep.reference_comparison[rep.reference_comparison["target"] == "vocals"]
+    diff = vocals.set_index("reference")["median_diff"]
+    assert sorted(diff.index) == ["IRM2", "MIX", "REP1"]  # the plain mixture is not MIX
+    assert diff["IRM2"] == pytest.approx(0.0) and diff["MIX"] == pytest.approx(0.5)
+    impl = rep.leaderboard[rep.leaderboard.source == "run"].set_index("config")["implementation"]
+    assert impl["sigsep_oracle(method=IRM2)"] == "sigsep-mus-oracle f5ce674 (the SiSEC 2018 code)"
+    assert impl["mix"].startswith("the mixture (not SiSEC 2018's MIX")
+    md = (rep.out_dir / "leaderboard.md").read_text()
+    field = md.split("## SiSEC 2018 field", 1)[1].split("\n## ", 1)[0]
+    placed = [line for line in field.splitlines() if "this harness" in line]
+    # methods only (oracles and the mixture are bounds), measured on all 50 tracks
+    assert len(placed) == 1 and "repet(flavour=sisec18)" in placed[0]
+    assert "other tracks" not in placed[0]
+    rows = [line.split("|")[2].strip() for line in field.splitlines() if re.match(r"\| \d", line)]
+    assert rows.index("REP2") < next(i for i, r in enumerate(rows) if r.startswith("repet(")) \
+        < rows.index("MIX")  # REP1 + 1 dB (1.2) sits between REP2 (2.30) and MIX (1.12)
+    assert "| REP1 " in field and "| blind " in field and "| TAK2 " in field
+    table = md.split("## Published: SiSEC 2018", 1)[1]
+    assert "+algo=sigsep_irm2" in table and "+algo=mix algo.flavour=sisec18" in table

@@ -9,11 +9,18 @@ from stored_scores import CONFIGURATIONS, TOLERANCE_DB, compute_all, load
 
 # The SiSEC-era code (nussl 0.1.6a0, every constructor at its default) run on the sample's
 # audio as the `sample` dataset decodes it: museval v4 medians over 1 s frames of SDR (dB),
-# vocals / accompaniment (the issue that asked for the sisec18 flavour states them).
+# vocals / accompaniment (the issue that asked for the sisec18 flavour states them). The
+# oracles: scripts/compare_oracles.py's port of sigsep-mus-oracle (f5ce674) on that audio.
 SISEC18_KNOWN = {
     "repet sisec18": (0.106, 7.363),
     "repet_sim sisec18": (0.753, 7.058),
     "ft2d sisec18": (-1.423, 5.704),
+    "sigsep IBM1": (5.683, 9.614),
+    "sigsep IBM2": (5.675, 8.006),
+    "sigsep IRM1": (6.754, 13.186),
+    "sigsep IRM2": (7.561, 14.017),
+    "sigsep MWF": (7.173, 13.779),
+    "mix sisec18": (0.861, 7.019),  # MIX.py: mixture / 4 and 3/4 mixture
 }
 KNOWN_TOLERANCE_DB = 0.05
 

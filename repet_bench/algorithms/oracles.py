@@ -1,16 +1,16 @@
-"""Oracle bounds and the lower anchor: the SiSEC 2018 IBM / IRM and MIX entries.
+"""Oracle bounds and the lower anchor: two-target ideal masks and the MIX entry.
 
 The ideal masks need the true sources: ``oracle`` returns the true accompaniment
 magnitude as background model and the true vocals magnitude as foreground model, so the
 mask strategy turns them into the oracle masks (binary → ideal binary mask, soft → ratio
 mask ``|A| / (|A| + |V|)``, wiener → power ratio ``|A|² / (|A|² + |V|²)``). ``mix`` is the
-mixture itself as every estimate, the floor every method must beat.
+mixture as the estimates (:func:`mixture_estimates`), the floor every method must beat.
 
-sigsep-mus-oracle (which produced SiSEC 2018's IBM1/IBM2/IRM1/IRM2) differs in ways this
-harness does not reproduce: it splits the accompaniment into drums, bass and other (so
-its accompaniment ratio mask is a sum over three sources), compares each source to the
-*mixture* magnitude for the binary masks, and uses scipy's default STFT (Hann, 2048,
-hop 1024); here the two targets and the run's STFT are used.
+These are this harness's two-target oracles, on the run's STFT and masks, so that an
+oracle is one more point of the mask × phase grid. They are not SiSEC 2018's IBM1/IBM2/
+IRM1/IRM2/MWF rows, which sigsep-mus-oracle computed over four sources (drums, bass,
+other, vocals) with its own STFT and masks: those are ``sigsep_oracle``
+(:mod:`repet_bench.algorithms.sigsep_oracles`).
 """
 
 from __future__ import annotations
@@ -57,11 +57,31 @@ register("oracle", needs_references=True)(oracle)
 
 @register("mix", mixture_estimates=True)
 def mix(magnitude: np.ndarray, ctx: Context, *, flavour: str) -> Models:
-    """The mixture as both estimates (SiSEC's MIX anchor).
+    """The mixture as the estimates (the MIX anchor).
 
-    ``separate`` short-circuits algorithms registered with ``mixture_estimates`` and
-    returns the mixture audio itself, bypassing masks and phase; these models (all
-    background) are what masking would give if it were applied. ``flavour`` has no
-    effect (the mixture is the same in every flavour).
+    ``separate`` short-circuits algorithms registered with ``mixture_estimates``: their
+    estimates are :func:`mixture_estimates`, bypassing masks and phase; these models (all
+    background) are what masking would give if it were applied.
     """
     return Models(magnitude, np.zeros_like(magnitude))
+
+
+def mixture_estimates(mixture: np.ndarray, flavour: str) -> dict:
+    """The mixture anchor's estimates, ``{"vocals", "accompaniment"}`` ``(samples, channels)``.
+
+    ``sisec18``: SiSEC 2018's MIX as sigsep-mus-oracle's MIX.py (f5ce674) made it: each of
+    the four sources estimated as ``mixture / 4``, accompaniment = bass + drums + other
+    estimates, i.e. ``3/4 mixture``. ``nussl``: the mixture itself as both estimates.
+    BSS Eval v4 is not scale invariant (the true source image is its target, a scaled
+    copy counts as distortion), so the two score apart: on the sample −6.23 / 6.12 dB
+    (mixture) against 0.86 / 7.02 dB (MIX.py) vocals / accompaniment SDR.
+
+    >>> x = np.ones((4, 2))
+    >>> est = mixture_estimates(x, "sisec18")
+    >>> float(est["vocals"][0, 0]), float(est["accompaniment"][0, 0])
+    (0.25, 0.75)
+    """
+    if flavour == "sisec18":
+        quarter = mixture / 4  # MIX.py: track.audio / len(track.sources)
+        return {"vocals": quarter, "accompaniment": quarter + quarter + quarter}
+    return {"vocals": mixture.copy(), "accompaniment": mixture.copy()}

@@ -16,6 +16,12 @@ accompaniment) and foreground (vocals). Oracles (``needs_references``) are calle
 ``magnitude=None``: they read only the true source magnitudes in ``ctx``, and a
 full-length magnitude is ~300 MB. Algorithms never see audio files, masks, phase
 or metrics, so algorithm, mask and phase stay independent axes of one grid.
+
+One kind is outside that seam (``needs_sources``): entries published with their own
+transform and masks, SiSEC 2018's oracles as sigsep-mus-oracle made them, are called as
+``fn(mixture, sources, **params)`` on the waveforms of the mixture and of the four
+MUSDB18 sources and return the estimates themselves; the run's STFT, mask and phase do
+not apply to them.
 """
 
 from __future__ import annotations
@@ -88,30 +94,45 @@ class Algorithm:
     """A registered algorithm.
 
     ``needs_references``: an oracle, given the true source magnitudes in ``ctx``.
-    ``mixture_estimates``: the lower anchor; the mixture itself is returned as every
-    estimate, bypassing masks and phase (its masks need not sum to one).
+    ``mixture_estimates``: the lower anchor; the mixture is returned as the estimates
+    (``oracles.mixture_estimates``), bypassing masks and phase.
+    ``needs_sources``: called as ``fn(mixture, sources, **params)`` with the mixture
+    ``(samples, channels)`` and the four true sources ``{"drums", "bass", "other",
+    "vocals"}`` of the same shape; returns the estimates ``{"vocals",
+    "accompaniment"}`` itself, with its own transform (the run's STFT, mask and phase do
+    not apply).
     """
 
     name: str
     fn: Callable[..., Models]
     needs_references: bool = False
     mixture_estimates: bool = False
+    needs_sources: bool = False
 
-    def __call__(self, magnitude, ctx: "Context", **params) -> Models:
-        """Run with ``params`` over the defaults of ``conf/algo/<name>.yaml``."""
+    @property
+    def uses_strategies(self) -> bool:
+        """Whether the run's STFT, mask and phase options shape its estimates."""
+        return not (self.mixture_estimates or self.needs_sources)
+
+    def __call__(self, *inputs, **params):
+        """Run on ``inputs`` (``magnitude, ctx``, or ``mixture, sources`` for
+        ``needs_sources``) with ``params`` over the defaults of ``conf/algo/<name>.yaml``."""
         from ..config import complete  # config imports this package: import at call time
 
         # high_pass_cutoff is applied to the masks (separation), not by the algorithm.
         values = complete("algo", self.name, params)
-        return self.fn(magnitude, ctx, **{k: v for k, v in values.items()
-                                          if k not in ("name", "high_pass_cutoff")})
+        return self.fn(*inputs, **{k: v for k, v in values.items()
+                                   if k not in ("name", "high_pass_cutoff")})
 
 
 ALGORITHMS: dict[str, Algorithm] = {}
 
 
-def register(name: str, *, needs_references: bool = False, mixture_estimates: bool = False):
-    """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name``.
+def register(name: str, *, needs_references: bool = False, mixture_estimates: bool = False,
+             needs_sources: bool = False):
+    """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name`` (for
+    ``needs_sources``: ``fn(mixture, sources, **params) -> estimates``, see
+    :class:`Algorithm`).
 
     An algorithm with a ``flavour`` parameter takes one of :data:`FLAVOURS`.
     """
@@ -119,7 +140,8 @@ def register(name: str, *, needs_references: bool = False, mixture_estimates: bo
     def decorator(fn):
         if name in ALGORITHMS:
             raise ValueError(f"algorithm {name!r} is registered twice")
-        ALGORITHMS[name] = Algorithm(name, fn, needs_references, mixture_estimates)
+        ALGORITHMS[name] = Algorithm(name, fn, needs_references, mixture_estimates,
+                                     needs_sources)
         return fn
 
     return decorator
@@ -132,6 +154,22 @@ def get_algorithm(name: str) -> Algorithm:
         raise ValueError(
             f"unknown algorithm {name!r}; available: {', '.join(sorted(ALGORITHMS))}"
         ) from None
+
+
+def is_bound(name: str | None) -> bool:
+    """Whether algorithm ``name`` is a bound rather than a separation method: an oracle
+    (true sources) or the mixture anchor."""
+    algorithm = ALGORITHMS.get(name)
+    return algorithm is not None and (algorithm.needs_references or algorithm.needs_sources
+                                      or algorithm.mixture_estimates)
+
+
+def uses_strategies(name: str | None) -> bool:
+    """Whether the run's STFT, mask and phase shape the estimates of algorithm ``name``
+    (not for the mixture anchor, SiSEC's sigsep oracles, nor precomputed ``estimates``,
+    which are read, not separated, and not registered)."""
+    algorithm = ALGORITHMS.get(name)
+    return algorithm is not None and algorithm.uses_strategies
 
 
 def residual(magnitude: np.ndarray, background: np.ndarray) -> np.ndarray:
