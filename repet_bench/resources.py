@@ -7,10 +7,14 @@ Every stage grows linearly with the track's length. Measured with
 project's 2-core/24 GiB machine):
 
     separation (repet, soft mask, mixture phase)   250 MB + 5.46 MB per second of audio
+    separation/sources (sigsep_mwf, the largest)   201 MB + 16.15 MB per second of audio
     museval v4 (vocals/accompaniment pair)         245 MB + 20.2 MB per second of audio
     fast BSS Eval v4 (bsseval_fast)                347 MB + 6.94 MB per second of audio
 
-Separation and fast: lines through 30 s and 7 min (``--durations 30 120 420``,
+separation/sources: SiSEC's oracles, complex128 four-source spectrograms as
+sigsep-mus-oracle computes them (``--algo sigsep_mwf --durations 60 420``, 2026-12-06;
+sigsep_irm2 peaks at 6132 MB on 7 min, under MWF's 6982). Separation and fast: lines
+through 30 s and 7 min (``--durations 30 120 420``,
 2026-12-02; the 120 s points lie within 7 % of them, above). museval (2026-11-24): a
 30-120 s fit refitted through a whole worker's peak on a generated 7-minute track
 (8714 MiB, ``/usr/bin/time -v`` of a ``runner.n_jobs=auto`` run), which the fit had
@@ -29,6 +33,7 @@ MB = 1024**2
 # backend (eval.backend).
 PEAK_MODEL = {
     "separation": (250.0, 5.46),
+    "separation/sources": (201.0, 16.15),
     "museval": (245.0, 20.2),
     "fast": (347.0, 6.94),
 }

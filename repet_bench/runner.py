@@ -32,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from . import costs, data, listen, metrics
+from .algorithms import get_algorithm
 from .config import config_hash, scored_config, unknown_keys, validate
 from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
                  remove_stale_temporaries, safe_filename, writable_problem)
@@ -480,6 +481,15 @@ def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
     return {r.key: _OOM_HINT for r in lost}
 
 
+def peak_stages(jobs: list[dict]) -> tuple[str, ...]:
+    """The memory stages (``resources.PEAK_MODEL``) of a worker running ``jobs``: the
+    separation (SiSEC's oracles' four-source spectrograms are their own, larger stage)
+    and each evaluation backend."""
+    separations = {"separation/sources" if get_algorithm(job["algo"]["name"]).needs_sources
+                   else "separation" for job in jobs if job["algo"]["name"] != "estimates"}
+    return (*sorted(separations), *sorted({job["eval"]["backend"] for job in jobs}))
+
+
 def n_workers(setting, todo: list, jobs: list[dict], held: float = 0.0) -> int:
     """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory, for the
     separation and the evaluation backends of ``jobs``; ``held``: bytes per second of
@@ -489,7 +499,7 @@ def n_workers(setting, todo: list, jobs: list[dict], held: float = 0.0) -> int:
     if setting == "auto":
         lengths = [s for s in map(data.track_seconds, todo) if s is not None]
         longest = max(lengths, default=0.0)
-        stages = ("separation", *sorted({job["eval"]["backend"] for job in jobs}))
+        stages = peak_stages(jobs)
         n = auto_n_jobs(longest, len(todo), stages=stages, held=held)
         log.info("runner.n_jobs=auto: %d worker(s) (longest track %.0f s, ~%.1f GB each, "
                  "%.1f GB available)", n, longest,

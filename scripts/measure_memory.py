@@ -8,6 +8,7 @@ track tiled to the duration). Prints the table and a least-squares line
 
     python scripts/measure_memory.py --durations 60 120 240 --algo repet
     python scripts/measure_memory.py --durations 30 60 120 --stages fast
+    python scripts/measure_memory.py --durations 60 420 --algo sigsep_mwf --stages separation
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ def child(stage: str, seconds: float, algo: str) -> None:
     mixture = vocals + accompaniment
     refs = {"vocals": vocals, "accompaniment": accompaniment}
     if stage == "separation":
-        separation.separate(mixture, 44100, {"name": algo, "high_pass_cutoff": 100.0},
-                          option("stft"),
-                          {"name": "soft"}, {"name": "mixture"}, references=refs)
+        from repet_bench.api import configure  # an option name (sigsep_mwf: the oracle + method)
+
+        algo_cfg = configure(algo)["algo"] if algo.startswith("sigsep_") else {
+            "name": algo, "high_pass_cutoff": 100.0}
+        separation.separate(mixture, 44100, algo_cfg, option("stft"),
+                            {"name": "soft"}, {"name": "mixture"}, references=refs,
+                            sources={k: stems[k] for k in ("drums", "bass", "other", "vocals")})
     elif stage == "baseline":  # decoded audio + interpreter, no work
         pass
     else:  # an eval backend, then the whole-track metrics, as the runner scores a track

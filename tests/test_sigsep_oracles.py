@@ -157,3 +157,15 @@ def test_cli_scores_an_oracle_on_a_musdb18hq_root(tmp_path, cache):
     assert "sigsep_oracle method=IBM2 | dataset=musdb18hq: 1/1 tracks scored" in done.stdout
     record = json.loads(next((run_dir / "tracks").rglob("*.json")).read_text())
     assert record["status"] == "scored" and record["track"] in TEST_NAMES
+
+
+def test_auto_workers_budget_the_oracles_own_peak():
+    from repet_bench.resources import worker_peak_bytes
+    from repet_bench.runner import peak_stages
+
+    oracle = {"algo": {"name": "sigsep_oracle"}, "eval": {"backend": "fast"}}
+    repet = {"algo": {"name": "repet"}, "eval": {"backend": "fast"}}
+    assert peak_stages([repet]) == ("separation", "fast")
+    assert peak_stages([oracle, repet]) == ("separation", "separation/sources", "fast")
+    # measured: ~7 GB for MWF on 7 minutes, above the fast backend's ~3.3 GB
+    assert worker_peak_bytes(420, peak_stages([oracle])) > 2 * worker_peak_bytes(420, peak_stages([repet]))
