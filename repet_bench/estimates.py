@@ -32,8 +32,9 @@ def load_estimates(root: str | Path, track: TrackAudio) -> tuple[dict, dict]:
     Raises
     ------
     DatasetError
-        A file is missing or unreadable, or its sample rate, channel count or length (more
-        than 1 s off) does not match the track's; the message names the file.
+        A file is missing or unreadable, holds NaN or Inf samples, or its sample rate,
+        channel count or length (more than 1 s off) does not match the track's; the
+        message names the file.
     """
     ref = track.ref
     folder = Path(root).expanduser() / ref.subset / ref.name
@@ -46,6 +47,9 @@ def load_estimates(root: str | Path, track: TrackAudio) -> tuple[dict, dict]:
                                "<root>/<subset>/<track>/vocals.wav and accompaniment.wav "
                                "(museval's eval_dir layout)")
         audio, rate = read_wav(path, ref.offset, ref.duration, "write it again")
+        if not np.isfinite(audio).all():  # the dataset's own rule for its files
+            raise DatasetError(f"{path}: contains NaN or Inf samples; write finite audio "
+                               "(a NaN frame would be left out of the medians unseen)")
         if rate != track.rate:
             raise DatasetError(f"{path}: {rate} Hz, the track is {track.rate} Hz; write the "
                                f"estimate at {track.rate} Hz")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from omegaconf import DictConfig, OmegaConf
@@ -222,6 +223,11 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
                 result: Separation, record: dict, crosscheck: bool = False) -> dict:
     """Score ``result`` (the estimates of ``track``), write the museval JSON and fill
     ``record`` (timings in it so far are kept); raises on failure."""
+    bad = [t for t in data.TARGETS if not np.isfinite(result.estimates[t]).all()]
+    if bad:  # a NaN frame would drop out of the medians, and the track rank on the rest
+        raise ValueError(f"the {' and '.join(bad)} estimate(s) of {job['algo']['name']!r} "
+                         "contain NaN or Inf samples: the track is not scored, as for NaN "
+                         "in the dataset's files")
     t2 = time.perf_counter()
     scores = metrics.evaluate_track(ref.name, track.references, result.estimates,
                                      track.rate, job["eval"]["win"], job["eval"]["hop"],

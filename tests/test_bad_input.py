@@ -232,3 +232,37 @@ def test_every_numeric_parameter_rejects_invalid_values(key, tmp_path):
                                            f"paths.cache={tmp_path}"])
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         runner.run(cfg, tmp_path / "out")
+
+
+def test_estimates_with_nan_samples_fail_the_track_like_nan_in_the_dataset(stems, tmp_path):
+    root, est = tmp_path / "root", tmp_path / "estimates"
+    for name in (GOOD, "Bad - NaN estimate"):
+        write_hq(root, name, stems)
+        folder = est / "test" / name
+        folder.mkdir(parents=True)
+        vocals, accompaniment = stems[4].copy(), stems[1] + stems[2] + stems[3]
+        if name != GOOD:
+            vocals[500, 1] = np.nan
+        sf.write(folder / "vocals.wav", vocals, RATE, subtype="FLOAT")
+        sf.write(folder / "accompaniment.wav", accompaniment, RATE, subtype="FLOAT")
+    register_configs()
+    with initialize_config_module("repet_bench.conf", version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "+algo=estimates", f"algo.root={est}", "dataset=musdb18hq", f"dataset.root={root}",
+            "runner.n_jobs=1", "runner.progress=false", f"paths.cache={tmp_path / 'cache'}"])
+    result = runner.run(cfg, tmp_path / "out")
+    assert result.n_scored == 1 and list(result.failures) == ["test/Bad - NaN estimate"]
+    error = result.failures["test/Bad - NaN estimate"]
+    assert "vocals.wav: contains NaN or Inf samples" in error, error
+
+
+def test_an_algorithm_giving_nan_estimates_is_not_scored(stems, tmp_path):
+    track = data.TrackAudio(data.TrackRef("t", "test", "", True), stems[0],
+                            {"vocals": stems[4], "accompaniment": stems[1] + stems[2] + stems[3]},
+                            RATE)
+    estimates = {"vocals": stems[4].copy(), "accompaniment": stems[0].copy()}
+    estimates["accompaniment"][10] = np.inf
+    job = {"algo": {"name": "repet"}, "eval": {"win": 1.0, "hop": 1.0, "backend": "fast"}}
+    with pytest.raises(ValueError, match="accompaniment estimate.* contain NaN or Inf"):
+        runner.score_track(track.ref, job, tmp_path, track, runner.Separation(estimates), {})
+    assert not list(tmp_path.rglob("*.json"))  # nothing written for it
