@@ -116,6 +116,28 @@ class OracleConfig(AlgoConfig):
 
 
 @dataclass
+class RpcaConfig(AlgoConfig):
+    name: str = "rpca"
+    num_iterations: int = MISSING
+    epsilon: float = MISSING
+    flavour: str = MISSING
+
+
+@dataclass
+class HpssConfig(AlgoConfig):
+    name: str = "hpss"
+    kernel_size: int = MISSING
+    flavour: str = MISSING
+
+
+@dataclass
+class HplpConfig(AlgoConfig):
+    name: str = "hplp"
+    cutoff: float = MISSING
+    flavour: str = MISSING
+
+
+@dataclass
 class SigsepOracleConfig(AlgoConfig):
     name: str = "sigsep_oracle"
     method: str = MISSING
@@ -374,6 +396,9 @@ def register_configs() -> None:
     cs.store(group="algo", name="base_oracle", node=OracleConfig)
     cs.store(group="algo", name="base_mix", node=MixConfig)
     cs.store(group="algo", name="base_sigsep_oracle", node=SigsepOracleConfig)
+    cs.store(group="algo", name="base_rpca", node=RpcaConfig)
+    cs.store(group="algo", name="base_hpss", node=HpssConfig)
+    cs.store(group="algo", name="base_hplp", node=HplpConfig)
     cs.store(group="algo", name="base_estimates", node=EstimatesConfig)
     cs.store(group="mask", name="base_mask", node=MaskConfig)
     cs.store(group="mask", name="base_binary", node=BinaryMaskConfig)
@@ -432,6 +457,10 @@ RULES = [
     ("algo.segment_length", _positive, "a positive number of seconds"),
     ("algo.segment_step", _positive, "a positive number of seconds"),
     ("algo.filter_order", _int_at_least(1), "a number of frames of at least 1"),
+    ("algo.num_iterations", _int_at_least(1), "a count of at least 1"),
+    ("algo.epsilon", _positive, "a positive relative error"),
+    ("algo.kernel_size", _int_at_least(1), "a median filter length of at least 1"),
+    ("algo.cutoff", _positive, "a positive frequency in Hz"),
     ("mask.threshold", lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     ("mask.power", _positive, "a positive exponent"),
     ("mask.iterations", _int_at_least(0), "0 or more EM iterations"),

@@ -32,7 +32,8 @@ oracles and the mixture (``results/reference/``; the whole field is in FIELD_FIL
 # reproduces sigsep-mus-oracle, which made them (the two-target `oracle` does not: on the
 # sample IRM +0.5 to +0.8 dB, IBM +1.8 to +6.3 dB above SiSEC's rules;
 # scripts/compare_oracles.py).
-REFERENCE_MATCH = {"repet": "REP1", "repet_sim": "REP2", "ft2d": "2DFT", "mix": "MIX"}
+REFERENCE_MATCH = {"repet": "REP1", "repet_sim": "REP2", "ft2d": "2DFT", "rpca": "RPCA",
+                   "hpss": "HPSS", "hplp": "HPLP", "mix": "MIX"}
 
 
 IMPLEMENTATIONS = {
@@ -55,11 +56,11 @@ COUNTERPARTS = {
     "REP1": ("nussl 0.1.6a0", "+algo=repet algo.flavour=sisec18 stft=nussl2018"),
     "REP2": ("nussl 0.1.6a0", "+algo=repet_sim algo.flavour=sisec18 stft=nussl2018"),
     "2DFT": ("nussl 0.1.6a0", "+algo=ft2d algo.flavour=sisec18 stft=nussl2018"),
-    "RPCA": ("nussl 0.1.6a0", "none yet"),
-    "HPSS": ("nussl 0.1.6a0", "none yet"),
-    "HPLP": ("nussl 0.1.6a0", "none yet"),
+    "RPCA": ("nussl 0.1.6a0", "+algo=rpca algo.flavour=sisec18 stft=nussl2018"),
+    "HPSS": ("nussl 0.1.6a0", "+algo=hpss algo.flavour=sisec18 stft=nussl2018"),
+    "HPLP": ("nussl 0.1.6a0", "+algo=hplp algo.flavour=sisec18 stft=nussl2018"),
     "MELO": ("nussl 0.1.6a0 + Melodia (Vamp plugin)",
-             "none: Melodia is a closed-source Vamp plugin with no package on PyPI or conda"),
+             "none: the Melodia Vamp plugin is on no package registry"),
     **{m: ("sigsep-mus-oracle f5ce674", f"+algo=sigsep_{m.lower()}")
        for m in ("IBM1", "IBM2", "IRM1", "IRM2", "MWF")},
     "MIX": ("sigsep-mus-oracle f5ce674", "+algo=mix algo.flavour=sisec18"),

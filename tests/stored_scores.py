@@ -32,6 +32,9 @@ CONFIGURATIONS = {
     "repet": ["+algo=repet"],
     "repet_sim": ["+algo=repet_sim"],
     "ft2d": ["+algo=ft2d"],
+    "rpca": ["+algo=rpca"],
+    "hpss": ["+algo=hpss"],
+    "hplp": ["+algo=hplp"],
     "adaptive_repet": ["+algo=adaptive_repet"],
     "repet_extended": ["+algo=repet_extended"],
     "repet sisec18": ["+algo=repet", *_SISEC18],
@@ -42,6 +45,9 @@ CONFIGURATIONS = {
     "irm wiener": ["+algo=irm", "mask=wiener"],
     "mix": ["+algo=mix"],
     "mix sisec18": ["+algo=mix", *_SISEC18],
+    "rpca sisec18": ["+algo=rpca", *_SISEC18],
+    "hpss sisec18": ["+algo=hpss", *_SISEC18],
+    "hplp sisec18": ["+algo=hplp", *_SISEC18],
     **{f"sigsep {m}": [f"+algo=sigsep_{m.lower()}", *_SISEC18]
        for m in ("IBM1", "IBM2", "IRM1", "IRM2", "MWF")},
 }

@@ -9,7 +9,10 @@ import pytest
 
 MODULES = ["repet_bench.stft", "repet_bench.cache", "repet_bench.masks", "repet_bench.preflight",
            "repet_bench.algorithms.repet", "repet_bench.algorithms.repet_sim",
-           "repet_bench.algorithms.ft2d", "repet_bench.api", "repet_bench.config",
+           "repet_bench.algorithms.ft2d", "repet_bench.algorithms.rpca",
+           "repet_bench.algorithms.hpss", "repet_bench.algorithms.hplp",
+           "repet_bench.algorithms.sigsep_oracles", "repet_bench.algorithms.oracles",
+           "repet_bench.api", "repet_bench.config",
            "repet_bench.results", "repet_bench.metrics", "repet_bench.commands"]
 
 

@@ -30,8 +30,11 @@ def test_auto_workers_are_sized_for_the_runs_evaluation_backends(monkeypatch):
     monkeypatch.setattr(resources, "available_memory", lambda: 24 * GB)
     monkeypatch.setattr(runner, "available_memory", lambda: 24 * GB)
     monkeypatch.setattr(resources.os, "cpu_count", lambda: 8)
-    fast, museval = ({"eval": {"backend": b}} for b in ("fast", "museval"))
+    fast, museval = ({"algo": {"name": "repet"}, "eval": {"backend": b}}
+                     for b in ("fast", "museval"))
     todo = ["track"] * 50
     assert runner.n_workers("auto", todo, [fast]) == 6
     assert runner.n_workers("auto", todo, [museval]) == 2
     assert runner.n_workers("auto", todo, [fast, museval]) == 2  # a sweep with both
+    oracle = {"algo": {"name": "sigsep_oracle"}, "eval": {"backend": "fast"}}
+    assert runner.n_workers("auto", todo, [oracle]) == 2  # its own 7.0 GB separation peak

@@ -10,7 +10,7 @@ from stored_scores import CONFIGURATIONS, TOLERANCE_DB, compute_all, load
 # The SiSEC-era code (nussl 0.1.6a0, every constructor at its default) run on the sample's
 # audio as the `sample` dataset decodes it: museval v4 medians over 1 s frames of SDR (dB),
 # vocals / accompaniment (the issue that asked for the sisec18 flavour states them). The
-# oracles: scripts/compare_oracles.py's port of sigsep-mus-oracle (f5ce674) on that audio.
+# oracles and MIX: scripts/compare_oracles.py's port of sigsep-mus-oracle (f5ce674).
 SISEC18_KNOWN = {
     "repet sisec18": (0.106, 7.363),
     "repet_sim sisec18": (0.753, 7.058),
@@ -21,6 +21,15 @@ SISEC18_KNOWN = {
     "sigsep IRM2": (7.561, 14.017),
     "sigsep MWF": (7.173, 13.779),
     "mix sisec18": (0.861, 7.019),  # MIX.py: mixture / 4 and 3/4 mixture
+    # scripts/port_nussl2018_baselines.py's port of nussl 0.1.6a0 on that audio
+    "rpca sisec18": (-2.999, 3.611),
+    "hpss sisec18": (-1.655, 5.551),
+    "hplp sisec18": (-4.986, 1.434),
+    # nussl 1.1.9 itself (RPCA, HPSS, HighLowPassFilter at their defaults) on the sample's
+    # float32 mixture: scripts/compare_nussl_baselines.py
+    "rpca": (-1.637, 4.620),
+    "hpss": (-1.493, 5.586),
+    "hplp": (-4.892, 1.556),
 }
 KNOWN_TOLERANCE_DB = 0.05
 

@@ -9,6 +9,9 @@ from . import adaptive_repet  # noqa: F401  (registers "adaptive_repet")
 from . import repet_extended  # noqa: F401  (registers "repet_extended")
 from . import oracles  # noqa: F401  (registers "oracle", "mix")
 from . import sigsep_oracles  # noqa: F401  (registers "sigsep_oracle")
+from . import rpca  # noqa: F401  (registers "rpca")
+from . import hpss  # noqa: F401  (registers "hpss")
+from . import hplp  # noqa: F401  (registers "hplp")
 
 __all__ = ["FLAVOURS", "ALGORITHMS", "Algorithm", "Context", "Models", "get_algorithm", "is_bound",
            "register", "uses_strategies"]
