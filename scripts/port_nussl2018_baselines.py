@@ -4,13 +4,13 @@ museval v4 (1 s frames, vocals and accompaniment evaluated together as a pair).
 
     REPET_BENCH_CACHE=/tmp/rbcache python scripts/port_nussl2018_baselines.py [--out DIR]
 
-Why: the package reproduces REP1/REP2/2DFT exactly (``flavour=sisec18``); RPCA (0.05 dB
-median vocals SDR on the 50 test tracks), HPSS (-0.34) and HPLP (-3.05) were made by the
-same people with the same nussl (sigsep-mus-2018, submissions/RPCA|HPSS|HPLP, submitted in
-a710f58 on 2018-04-04, re-scored by the organisers in ff5a5c1) and have no counterpart in
-the package yet. This script fixes the facts in runnable form (numpy/scipy only; nussl is
-not imported) so that they can be ported into the package and checked against it; the
-facts, with formulas, are in the notes (/tmp/notes/nussl2018_baselines.md).
+Why: RPCA (0.05 dB median vocals SDR on the 50 test tracks), HPSS (-0.34) and HPLP (-3.05)
+were made by the nussl team with the same nussl 0.1.6a0 as REP1/REP2/2DFT (sigsep-mus-2018,
+submissions/RPCA|HPSS|HPLP, submitted in a710f58 on 2018-04-04, re-scored by the organisers
+in ff5a5c1). This script states the facts in runnable form, written apart from the package
+(numpy/scipy only; nussl is not imported), so that the package's ``flavour=sisec18`` rpca,
+hpss and hplp can be checked against it: on the sample their estimates are 303-312 dB
+from these, and tests/test_stored_scores.py asserts this script's medians at 0.05 dB.
 
 Sources (nussl git history; no algorithm, STFT or mask file differs between f7f9df2 of
 2018-04-03, the code of the submission, and 9a4e514 of 2018-05-08 "Changes from SiSEC",
