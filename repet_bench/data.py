@@ -265,12 +265,52 @@ def _check_alike(ref: TrackRef, names: list[str], values: list[int], what: str,
                        f"({values[0]} {what}); {fix}")
 
 
+def declared_frames(path: Path) -> int | None:
+    """The frame count a RIFF/WAVE file's header declares (its ``data`` chunk size over
+    the ``fmt`` block size), or None when it declares none (RF64, a streaming writer's
+    0 / 0xFFFFFFFF size, not a RIFF file).
+
+    Written by hand because the readers do not say it: libsndfile (soundfile) silently
+    reads the frames present in a truncated file, and the stdlib ``wave`` module refuses
+    float and extensible formats. Chunks are ``id (4 bytes) + little-endian size (4)``,
+    padded to an even size.
+    """
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                body = f.read(size + (size & 1))
+                if len(body) < 14:
+                    return None
+                block_align = struct.unpack("<H", body[12:14])[0]
+            elif cid == b"data":
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                f.seek(size + (size & 1), 1)
+
+
 def read_wav(path: Path, offset: float, duration: float | None,
              fix: str) -> tuple[np.ndarray, int]:
     """An excerpt of a wav file, ``(samples, channels)`` float64 and its rate; a file that
-    cannot be read is a :class:`DatasetError` naming it and ``fix``."""
+    cannot be read, or holds fewer frames than its header declares (truncated), is a
+    :class:`DatasetError` naming it and ``fix``."""
     import soundfile as sf
 
+    try:
+        declared = declared_frames(path)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc}); {fix}") from None
     try:
         info = sf.info(path)
         start = int(round(offset * info.samplerate))
@@ -278,6 +318,9 @@ def read_wav(path: Path, offset: float, duration: float | None,
         data, rate = sf.read(path, start=start, frames=frames, always_2d=True)
     except Exception as exc:
         raise DatasetError(f"{path}: cannot be read ({exc}); the file is corrupt, {fix}") from None
+    if declared is not None and declared > info.frames:
+        raise DatasetError(f"{path}: truncated: its header declares {declared} frames, "
+                           f"{info.frames} are in the file; {fix}")
     return data, int(rate)
 
 

@@ -64,6 +64,24 @@ def _nan(root, stems):
     return "NaN or Inf"
 
 
+def _truncate(folder: Path, names) -> None:
+    """Cut each named wav to half its bytes: the header still declares every frame."""
+    for name in names:
+        path = folder / f"{name}.wav"
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+
+
+def _truncated_all(root, stems):
+    _truncate(write_hq(root, "Bad - Truncated", stems), STEM_ORDER)
+    return "truncated: its header declares"
+
+
+def _truncated_mixture(root, stems):
+    _truncate(write_hq(root, "Bad - Truncated Mixture", stems), ["mixture"])
+    return "mixture.wav: truncated"
+
+
 def _mismatch(root, stems):
     folder = write_hq(root, "Bad - Lengths", stems)
     sf.write(folder / "bass.wav", stems[2][:RATE], RATE)
@@ -83,6 +101,8 @@ TRACK_CASES = {
     "48 kHz files": (hq_case(lambda r, s: write_hq(r, "Bad - 48k", s, rate=48000) and "resample"), True),
     "track shorter than one STFT window": (hq_case(lambda r, s: write_hq(r, "Bad - Short", s[:, :1000]) and "too short"), True),
     "NaN/Inf samples": (hq_case(_nan), True),
+    "every wav truncated (header longer than the data)": (hq_case(_truncated_all), True),
+    "only mixture.wav truncated": (hq_case(_truncated_mixture), True),
 }
 
 
