@@ -137,7 +137,7 @@ scores = pd.DataFrame(rows).T.round(2)
 scores
 
 # %% [markdown]
-# On a 7-second excerpt these numbers say little about a method: the command line runs
+# On a 6-second excerpt these numbers say little about a method: the command line runs
 # the same calls over MUSDB18 and ranks them with confidence intervals
 # (`python -m repet_bench -m +experiment=sisec18`, then `python -m repet_bench.report`).
 

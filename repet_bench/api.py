@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from . import data, metrics, results, stats
+from . import data, evaluation, results, rundir, stats
 from .config import (complete, default_options, option, packaged_yaml, selected_options,
                      validate)
 from .separation import Separation, separate as _separate
@@ -145,8 +145,8 @@ def evaluate(references: dict, estimates: dict, rate: int = data.RATE,
     rate : int
         Sample rate in Hz.
     backend : {"museval", "fast"}, optional
-        Default: ``conf/eval``'s default option. ``fast`` gives museval's numbers (to
-        ~1e-7 dB) several times faster.
+        Default: ``conf/eval``'s default option. ``fast`` gives museval's numbers
+        (within ``bsseval_fast.AGREEMENT_DB``) several times faster.
     win, hop : float, optional
         Frame length and hop in seconds (default 1 s and 1 s, as SiSEC 2018).
 
@@ -174,10 +174,10 @@ def evaluate(references: dict, estimates: dict, rate: int = data.RATE,
                                {"backend": backend, "win": win, "hop": hop}.items()
                                if v is not None})
     validate({"eval": cfg})
-    track = metrics.evaluate_track("track", references, estimates, int(rate), cfg["win"],
+    track = evaluation.evaluate_track("track", references, estimates, int(rate), cfg["win"],
                                      cfg["hop"], cfg["backend"])
-    rows = pd.concat([metrics.tidy_rows(track.json, "track", ""),
-                      metrics.whole_track_rows(metrics.whole_track(references, estimates),
+    rows = pd.concat([rundir.tidy_rows(track.json, "track", ""),
+                      evaluation.whole_track_rows(evaluation.whole_track(references, estimates),
                                                "track", "")], ignore_index=True)
     rows = rows.drop(columns=["track", "subset"])
     rows.attrs["error"] = track.error
@@ -216,7 +216,7 @@ def load_track(track: str | os.PathLike | None = None, root: str | os.PathLike |
     Parameters
     ----------
     track : str or path, optional
-        ``None``: the embedded MUSDB18 sample (a 7 s excerpt that stempeg ships); a
+        ``None``: the embedded MUSDB18 sample (the 6.08 s excerpt that stempeg ships); a
         MUSDB18/HQ track name (exact) under ``root``; or the path of a track's
         ``.stem.mp4`` file or MUSDB18-HQ track folder (``mixture.wav``, ``vocals.wav``...).
     root : str or path, optional
@@ -281,17 +281,19 @@ def leaderboard(scores: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    Two runs on the sample (the mixture as estimate, and REPET), then their ranking:
+    Usually ``leaderboard(load_scores("results"))``; here a table of that shape, two
+    configurations on three tracks (two 1 s frames each):
 
-    >>> import subprocess, sys, tempfile
-    >>> results_dir = tempfile.mkdtemp()
-    >>> for algo in ("mix", "repet"):
-    ...     _ = subprocess.run([sys.executable, "-m", "repet_bench", f"+algo={algo}",
-    ...                         f"paths.results={results_dir}",
-    ...                         "runner.progress=false"], check=True, capture_output=True)
-    >>> board = leaderboard(load_scores(results_dir))
-    >>> board[["rank", "config"]].values.tolist()
-    [[1, 'repet / soft / mixture'], [2, 'mix']]
+    >>> import pandas as pd
+    >>> rows = [{"group": "sample", "config": config, "track": f"t{i}", "subset": "test",
+    ...          "target": target, "metric": metric, "frame": f, "time": float(f),
+    ...          "score": base + i + 0.1 * f}
+    ...         for config, base in (("repet / soft / mixture", 1.0), ("mix", -5.0))
+    ...         for i in range(3) for target in ("vocals", "accompaniment")
+    ...         for metric in ("SDR", "SIR", "SAR", "ISR") for f in range(2)]
+    >>> board = leaderboard(pd.DataFrame(rows))
+    >>> board[["rank", "config", "vocals_SDR"]].values.tolist()
+    [[1, 'repet / soft / mixture', 2.05], [2, 'mix', -3.95]]
     """
     per_track = (scores if "frame" not in scores else
                  results.per_track_medians(scores, by=["group", "config"]))

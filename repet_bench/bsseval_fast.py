@@ -42,11 +42,13 @@ What differs is only how it is computed:
   signal copies, no full-length complex spectra (except the optional cached reference
   spectra, about the size of the references).
 
-Agreement: on references with a well-conditioned Gram matrix the metrics equal museval's
-to ~1e-13 dB. When ``G`` is numerically singular (band-limited references, e.g. the empty
-top octave of lossy-coded stems; see :attr:`ReferenceStats.rcond`), museval's ISR/SIR/SAR
-are themselves dominated by rounding: they move by as much under a 1e-12 relative change
-of the input as they differ from ours. SDR uses no filter and always agrees.
+Agreement (:data:`AGREEMENT_DB`, :data:`ILL_CONDITIONED_AGREEMENT_DB`, what the tests
+hold it to): on references with a well-conditioned Gram matrix every metric equals
+museval's within :data:`AGREEMENT_DB`. When ``G`` is numerically singular (band-limited
+references, e.g. the empty top octave of lossy-coded stems; see
+:attr:`ReferenceStats.rcond`), museval's ISR/SIR/SAR are themselves dominated by
+rounding: they move by as much under a 1e-12 relative change of the input as they differ
+from ours. SDR uses no filter and always agrees within :data:`AGREEMENT_DB`.
 
 Units: signals are float64 samples, lengths in samples, metrics in dB.
 """
@@ -66,6 +68,12 @@ __all__ = ["ReferenceStats", "reference_stats", "bss_eval_v4", "frame_bounds", "
 
 EPS = np.finfo(np.float64).eps  # museval regularises G + eps*I with this absolute eps
 MAX_SOURCES = 100  # same guard as museval.metrics.MAX_SOURCES
+# The agreement with museval the tests demand (tests/test_bsseval_fast.py): every metric on
+# well-conditioned references, and SDR always ...
+AGREEMENT_DB = 1e-6
+# ... and ISR/SIR/SAR on band-limited real stems (observed ~1e-4 dB on the MUSDB18 sample,
+# as much as museval moves under a 1e-12 relative perturbation of its input).
+ILL_CONDITIONED_AGREEMENT_DB = 1e-2
 DEFAULT_BLOCK_LEN = 16384  # overlap-save FFT length: cache friendly, ~3 % overlap at 512 taps
 _CHUNK_BYTES = 24 * 2**20  # working-set target of one chunk of block spectra
 _EDGE_FRAMES = 256  # frames per batch of edge convolutions

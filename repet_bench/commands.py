@@ -101,9 +101,13 @@ def params_text(args: list[str]) -> str:
 
 
 # Hydra's flags that take a value (the next argument).
-_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
-                     "-cn", "--config-dir", "-cd", "--experimental-rerun", "--shell-completion",
-                     "-sc"}
+HYDRA_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp",
+                          "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun",
+                          "--shell-completion", "-sc"}
+# Hydra's flags with which a command runs nothing of ours (it shows information) or loads
+# another config tree: all of those with a value but --package, and the help flags.
+HYDRA_INFO_FLAGS = (HYDRA_FLAGS_WITH_VALUE - {"--package", "-p"}) | {
+    "--help", "-h", "--hydra-help", "--info", "-i", "--version"}
 MAX_NAME = 150
 
 
@@ -113,7 +117,7 @@ def overrides_of(argv: list[str]) -> list[str]:
     for arg in argv:
         if skip:
             skip = False
-        elif arg in _FLAGS_WITH_VALUE:
+        elif arg in HYDRA_FLAGS_WITH_VALUE:
             skip = True
         elif not arg.startswith("-"):
             out.append(arg)

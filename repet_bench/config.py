@@ -22,6 +22,7 @@ from omegaconf import MISSING, OmegaConf
 
 from .algorithms.registry import FLAVOURS
 from .algorithms.sigsep_oracles import METHODS as SIGSEP_METHODS
+from .data import RATE
 from .stft import CONVENTIONS, Stft
 
 
@@ -199,22 +200,23 @@ class EvalConfig:
 
 @dataclass
 class RunnerConfig:
-    name: str = "local"
+    # The values are in conf/runner/*.yaml (each option's own defaults), not here.
+    name: str = MISSING
     # joblib workers: a count, -1 = all cores, or "auto" (cores and available memory).
-    n_jobs: Any = -1
-    backend: str = "loky"
-    progress: bool = True
+    n_jobs: Any = MISSING
+    backend: str = MISSING
+    progress: bool = MISSING
     # List the tracks that would be processed and those already scored; run nothing.
-    dry_run: bool = False
-    # runner=dask: scheduler address (tcp://host:8786); null starts a LocalCluster.
+    dry_run: bool = MISSING
+    # runner=dask only (None elsewhere): scheduler address (tcp://host:8786), null starts a
+    # LocalCluster of n_workers processes (one thread each).
     address: Optional[str] = None
-    # LocalCluster worker processes (one thread each) when no address is given.
-    n_workers: int = 2
+    n_workers: Optional[int] = None
 
 
 @dataclass
 class PathsConfig:
-    results: str = "results"
+    results: str = MISSING  # conf/config.yaml
     # Decoded/generated datasets (the sample root, synthetic tracks).
     cache: str = MISSING
 
@@ -427,7 +429,8 @@ def _int_at_least(low):
 RULES = [
     ("runner.n_jobs", lambda v: v == "auto" or (isinstance(v, int) and v != 0),
      "a worker count, -1 (all cores) or auto"),
-    ("runner.n_workers", _positive, "a positive number of dask worker processes"),
+    ("runner.n_workers", lambda v: v is None or _positive(v),
+     "a positive number of dask worker processes"),
     ("stft.window_length", _positive, "a positive number of samples"),
     ("stft.hop", _positive, "a positive number of samples, at most stft.window_length"),
     ("stft.convention", lambda v: v in CONVENTIONS, " or ".join(CONVENTIONS)),
@@ -496,7 +499,7 @@ def validate(cfg: dict) -> None:
     stft = cfg.get("stft")
     if isinstance(stft, dict) and not any(e.startswith("stft.") for e in errors):
         try:  # the transform's own checks (window name, nussl2018's frame grid)
-            Stft.from_config(stft, rate=44100)
+            Stft.from_config(stft, rate=RATE)
         except (ValueError, KeyError) as exc:
             errors.append(str(exc))
     if errors:

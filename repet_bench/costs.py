@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .algorithms import uses_strategies
+from .algorithms import get_algorithm, uses_strategies
+from .config import complete
 
 MODEL_PATH = Path(__file__).with_name("cost_model.json")
 # The STFT options the model is measured on (by convention; stft=... may change sizes).
@@ -61,9 +62,10 @@ def separate_cost(job: dict, seconds: float) -> float:
     """The mixture STFT and the algorithm's models (nothing for the mixture anchor; a
     folder of estimates costs a wav read)."""
     name = job["algo"]["name"]
-    if name == "mix":
+    algorithm = get_algorithm(name)
+    if algorithm.mixture_estimates:
         return 0.0
-    if name == "estimates":
+    if algorithm.reads_estimates:
         return _cost("load/wav", seconds)
     key = f"separate/{_stft(job)}/{name}"
     return _cost(key if key in model()["stages"] else f"separate/{_stft(job)}/repet", seconds)
@@ -76,7 +78,7 @@ def apply_cost(job: dict, seconds: float) -> float:
     prefix = f"apply/{_stft(job)}/{job['mask']['name']}"
     phase = job["phase"]["name"]
     if phase == "griffin_lim":
-        iterations = job["phase"].get("iterations", 32)
+        iterations = complete("phase", phase, job["phase"])["iterations"]
         return (_cost(f"{prefix}/griffin_lim", seconds)
                 + iterations * _cost(f"{prefix}/griffin_lim_iteration", seconds))
     return _cost(f"{prefix}/{phase}", seconds)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .data import TARGETS
-from .metrics import tidy_rows
+from .rundir import tidy_rows
 from .results import Group, per_track_medians
 
 

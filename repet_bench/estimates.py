@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .algorithms.registry import register
 from .data import TARGETS, DatasetError, TrackAudio, read_wav
 
 # Largest length difference padded or cut as museval does (its ``pad_or_truncate``); a
@@ -19,7 +20,8 @@ from .data import TARGETS, DatasetError, TrackAudio, read_wav
 MAX_LENGTH_DIFFERENCE_SECONDS = 1.0
 
 
-def load_estimates(root: str | Path, track: TrackAudio) -> tuple[dict, dict]:
+@register("estimates", reads_estimates=True)
+def load_estimates(track: TrackAudio, *, root: str | Path) -> tuple[dict, dict]:
     """The estimates of ``track`` (same excerpt) under ``root``.
 
     Returns

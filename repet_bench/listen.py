@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import rundir
 from .data import TARGETS, matches
-from .io import atomic_write, safe_filename
+from .io import atomic_write
 
-
-def estimates_dir(run_dir: Path, subset: str, track: str) -> Path:
-    return Path(run_dir) / "estimates" / subset / safe_filename(track)
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
@@ -34,7 +32,7 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
 def save_estimates(run_dir: Path, subset: str, track: str, rate: int, mixture: np.ndarray,
                    references: dict, estimates: dict, seconds: float | None = None) -> Path:
     """Write one track's estimates and references (each ``(samples, channels)``) as wav."""
-    folder = estimates_dir(run_dir, subset, track)
+    folder = rundir.estimates_dir(run_dir, subset, track)
     n = None if seconds is None else int(seconds * rate)
     files = {"mixture": mixture, **{f"{t}_true": references[t] for t in TARGETS},
              **{t: estimates[t] for t in TARGETS}}
@@ -72,7 +70,7 @@ def section_html(runs: pd.DataFrame, out_dir: Path, patterns: list[str]) -> tupl
     """
     found = {}  # track name -> [(config, folder)]
     for _, row in runs[runs["ranked"]].iterrows():
-        for folder in sorted((Path(row["run"]) / "estimates").glob("*/*")):
+        for folder in sorted((Path(row["run"]) / rundir.ESTIMATES).glob("*/*")):
             if (folder / "vocals.wav").exists():
                 found.setdefault(folder.name, []).append((row["config"], folder))
     if not found:

@@ -21,14 +21,9 @@ import difflib
 import re
 from pathlib import Path
 
-from .commands import overrides_of
+from .commands import HYDRA_INFO_FLAGS, overrides_of
 from .config import available, register_configs
 from .io import writable_problem
-
-# Hydra's flags that run nothing (or load another config tree).
-_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--info", "-i", "--version", "--shell-completion",
-               "-sc", "--cfg", "-c", "--config-path", "-cp", "--config-name", "-cn",
-               "--config-dir", "-cd", "--experimental-rerun"}
 
 
 def check(argv: list[str]) -> str | None:
@@ -37,7 +32,7 @@ def check(argv: list[str]) -> str | None:
     None as well for commands that show information rather than run (``--help``...) or
     load another config tree: Hydra handles those itself.
     """
-    if _INFO_FLAGS & set(argv):
+    if HYDRA_INFO_FLAGS & set(argv):
         return None
     overrides = overrides_of(argv)
     from hydra import compose, initialize_config_module

@@ -17,14 +17,13 @@ import pandas as pd
 
 from . import plots
 from .data import TARGETS
-from .metrics import METRICS, SI_METRICS
+from .evaluation import METRICS, SI_METRICS
 from .results import Group
 from .sisec18 import REFERENCE_TITLE, Reference, covers_reference, reference_table
-from .stats import (ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, P_ADJUST, SEED, friedman,
-                    track_scores)
+from .stats import ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, P_ADJUST, SEED, friedman
 
 
-def _num(v, digits: int = 2) -> str:
+def format_number(v, digits: int = 2) -> str:
     return "" if pd.isna(v) else f"{v:.{digits}f}"
 
 
@@ -32,7 +31,7 @@ def _ci(low, high) -> str:
     return "n/a" if pd.isna(low) else f"[{low:.2f}, {high:.2f}]"
 
 
-def _p(row) -> str:
+def format_p(row) -> str:
     if row["rank"] == 1:
         return "best"
     if pd.isna(row["p_vs_best"]):
@@ -50,26 +49,26 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
     out[("", "n")] = [f"{n} ({u} NaN)" if u else str(n)
                       for n, u in zip(table["n_tracks"].astype(int), undefined.fillna(0).astype(int))]
     for target in TARGETS:
-        out[(target, "SDR")] = table[f"{target}_SDR"].map(_num)
+        out[(target, "SDR")] = table[f"{target}_SDR"].map(format_number)
         out[(target, "95% CI")] = [_ci(lo, hi) for lo, hi in
                                    zip(table[f"{target}_SDR_ci_low"], table[f"{target}_SDR_ci_high"])]
         for metric in METRICS[1:]:
-            out[(target, metric)] = table[f"{target}_{metric}"].map(_num)
+            out[(target, metric)] = table[f"{target}_{metric}"].map(format_number)
     for target in TARGETS:  # song-level SDR: the MDX/SDX challenges' mean, and our median
         column = f"{target}_nSDR"
         if column in table and table[column].notna().any():
-            out[(f"{target} song-level nSDR", "median")] = table[column].map(_num)
-            out[(f"{target} song-level nSDR", "mean")] = table[f"{column}_mean"].map(_num)
+            out[(f"{target} song-level nSDR", "median")] = table[column].map(format_number)
+            out[(f"{target} song-level nSDR", "mean")] = table[f"{column}_mean"].map(format_number)
     for target in TARGETS:  # the tutorial's whole-track metrics, in their own columns
         for metric in SI_METRICS:
             column = f"{target}_{metric}"
             if column in table and table[column].notna().any():
-                out[(f"{target} (scale-invariant)", metric)] = table[column].map(_num)
+                out[(f"{target} (scale-invariant)", metric)] = table[column].map(format_number)
     if with_tests:
         out[("vocals SDR vs best", "Δ median")] = [
             "" if r["rank"] == 1 or pd.isna(r["median_diff"]) else f"{r['median_diff']:+.2f}"
             for _, r in table.iterrows()]
-        out[("vocals SDR vs best", "p")] = [_p(r) for _, r in table.iterrows()]
+        out[("vocals SDR vs best", "p")] = [format_p(r) for _, r in table.iterrows()]
     frame = pd.DataFrame(out)
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
     return frame
@@ -142,7 +141,7 @@ def render_html(title: str, sections: Sequence[Section]) -> str:
             f"<body><h1>{html.escape(title)}</h1><nav><ul>{toc}</ul></nav>\n{body}</body></html>\n")
 
 
-def _figure(path: Path, out_dir: Path, caption: str) -> tuple[str, str]:
+def figure_markup(path: Path, out_dir: Path, caption: str) -> tuple[str, str]:
     rel = path.relative_to(out_dir).as_posix()
     return (f"![{caption}]({rel.replace(' ', '%20')})",
             f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}">'
@@ -170,21 +169,11 @@ METHOD_NOTE = (
     "then averaged.")
 
 
-def _select(spec: str, runs: pd.DataFrame) -> set[str]:
-    """Configurations a --scatter argument names: label, run dir, or hash prefix."""
-    ranked = runs[runs["ranked"]]
-    spec_path = str(Path(spec).resolve()) if spec else ""
-    hit = (ranked["config"] == spec) | (ranked["run"].map(lambda r: Path(r).name) == spec)
-    hit |= ranked["run"] == spec_path
-    if len(spec) >= 4:  # a hash prefix; shorter ones would match by accident
-        hit |= ranked["config_key"].str.startswith(spec) | ranked["config_hash"].str.startswith(spec)
-    return set(ranked.loc[hit, "config"])
-
-
-def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.DataFrame,
+def group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.DataFrame,
                    runs: pd.DataFrame, reference: Reference | None, out_dir: Path,
-                   scatter: tuple[str, str] | None, figures: list) -> Section:
-    """A leaderboard of one group, its track list and its plots."""
+                   pair: tuple[str, str] | None, figures: list) -> Section:
+    """A leaderboard of one group, its track list and its plots (``pair``: the two
+    configurations of the per-track scatter, A then B; None: no scatter)."""
     shown = display_table(table)
     run_of = runs[runs["ranked"] & (runs["group"] == group.id)].set_index("config")["run"]
     names = sorted(group.track_names)
@@ -208,9 +197,9 @@ def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.
     page.append(f"<details><summary>Runs ({len(run_list)})</summary>"
                 f"{_html_table(run_list, 'runs')}</details>")
     for path, caption in _group_plots(group, label, table, per_track, runs, reference,
-                                      out_dir, scatter):
+                                      out_dir, pair):
         figures.append(path)
-        fig_md, fig_html = _figure(path, out_dir, caption)
+        fig_md, fig_html = figure_markup(path, out_dir, caption)
         md.append(fig_md)
         page.append(fig_html)
     friedman_md, friedman_html = _friedman_block(per_track, label, out_dir, figures)
@@ -222,7 +211,7 @@ def _group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.
 
 def _group_plots(group: Group, label: str, table: pd.DataFrame, per_track: pd.DataFrame,
                  runs: pd.DataFrame, reference: Reference | None, out_dir: Path,
-                 scatter: tuple[str, str] | None) -> list[tuple[Path, str]]:
+                 pair: tuple[str, str] | None) -> list[tuple[Path, str]]:
     folder = out_dir / "plots"
     order = table["config"].tolist()
     ref = reference.per_track if covers_reference(group, reference) else None
@@ -235,15 +224,6 @@ def _group_plots(group: Group, label: str, table: pd.DataFrame, per_track: pd.Da
     if cells["mask"].nunique() > 1 or cells["phase"].nunique() > 1:
         made.append((plots.heatmap(cells.reset_index(), folder / f"{label}_heatmap.png"),
                      "Median vocals SDR over tracks by mask and phase, per algorithm"))
-    pair = None
-    if scatter:
-        a, b = (_select(s, runs) & set(order) for s in scatter)
-        pair = (min(a, key=order.index), min(b, key=order.index)) if a and b else None
-    else:  # the best against the next configuration whose per-track scores differ
-        best = track_scores(per_track, order[0], "vocals") if order else None
-        other = next((c for c in order[1:]
-                      if not track_scores(per_track, c, "vocals").equals(best)), None)
-        pair = (other, order[0]) if other else None
     if pair:
         made.append((plots.scatter(per_track, *pair, folder / f"{label}_scatter.png"),
                      f"Per-track SDR: A = {pair[0]}, B = {pair[1]}"))
@@ -273,16 +253,16 @@ def _friedman_block(per_track: pd.DataFrame, label: str, out_dir: Path,
             "; ".join(beats[c]) if beats[c] else "—" for c in result.mean_ranks.index]})
     path = plots.pvalue_heatmap(result.pvalues, out_dir / "plots" / f"{label}_posthoc.png")
     figures.append(path)
-    fig_md, fig_html = _figure(path, out_dir, "Conover-Iman post-hoc p-values (vocals SDR)")
+    fig_md, fig_html = figure_markup(path, out_dir, "Conover-Iman post-hoc p-values (vocals SDR)")
     return ("\n\n".join([text, _markdown(shown), fig_md]),
             f'<h3>{html.escape(head)}</h3><p class="note">{html.escape(text)}</p>'
             f"{_html_table(shown)}{fig_html}")
 
 
-def _reference_sections(reference: Reference | None, seed: int) -> tuple[list[Section], pd.DataFrame]:
+def reference_sections(reference: Reference | None, seed: int) -> tuple[list[Section], pd.DataFrame]:
     if reference is None:
-        note = ("SiSEC 2018 reference figures not found (results/reference/ beside the "
-                "package); published rows skipped.")
+        note = ("SiSEC 2018 reference figures not found (the package's reference/ folder, "
+                "repet_bench/reference/, is missing); published rows skipped.")
         return [Section("sisec18", "Published: SiSEC 2018", note,
                         f'<p class="note">{html.escape(note)}</p>')], pd.DataFrame()
     table = reference_table(reference, seed)
@@ -306,8 +286,8 @@ def field_section(field: pd.DataFrame) -> Section:
     """The SiSEC 2018 field (:func:`sisec18.field_table`) as a report section."""
     shown = pd.DataFrame({
         "#": field["place"].astype(str), "entry": field["entry"], "kind": field["kind"],
-        "vocals SDR": field["vocals_SDR"].map(_num),
-        "accompaniment SDR": field["accompaniment_SDR"].map(_num),
+        "vocals SDR": field["vocals_SDR"].map(format_number),
+        "accompaniment SDR": field["accompaniment_SDR"].map(format_number),
         "n": field["n_tracks"].astype(str), "figures": field["source"], "note": field["note"]})
     note = ("Every SiSEC 2018 MUS entry by its published median vocals SDR over the 50 "
             "MUSDB18 test tracks (sisec18_field_summary.csv; blind = no training data, as "
@@ -318,7 +298,7 @@ def field_section(field: pd.DataFrame) -> Section:
                    _html_table(shown) + f'<p class="note">{html.escape(note)}</p>')
 
 
-def _comparison_section(comparison: pd.DataFrame, labels: dict) -> Section:
+def comparison_section(comparison: pd.DataFrame, labels: dict) -> Section:
     shown = pd.DataFrame({
         "leaderboard": comparison["group"].map(labels), "configuration": comparison["config"],
         "SiSEC entry": comparison["reference"], "target": comparison["target"],
@@ -333,7 +313,7 @@ def _comparison_section(comparison: pd.DataFrame, labels: dict) -> Section:
                    _html_table(shown) + f'<p class="note">{html.escape(note)}</p>')
 
 
-def _not_ranked_section(runs: pd.DataFrame, out_dir: Path) -> Section:
+def not_ranked_section(runs: pd.DataFrame, out_dir: Path) -> Section:
     rest = runs[~runs["ranked"]]
     if rest.empty:
         text = "Every run dir found was complete and ranked."

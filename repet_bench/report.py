@@ -29,15 +29,42 @@ from typing import Sequence
 import pandas as pd
 
 from . import entries as entries_mod
-from .algorithms import is_bound
 from . import listen, results, sisec18, stats
+from .algorithms import is_bound
 from .data import TARGETS
+from .evaluation import CROSSCHECK_TOLERANCE_DB, crosscheck_warning
 from .io import atomic_write, atomic_write_text
-from .metrics import CROSSCHECK_TOLERANCE_DB
-from .render import (METHOD_NOTE, Section, _comparison_section, _group_section, field_section,
-                     _not_ranked_section, _num, _p, _reference_sections, _select,
+from .render import (METHOD_NOTE, Section, comparison_section, field_section, format_number,
+                     format_p, group_section, not_ranked_section, reference_sections,
                      render_html, render_markdown)
+from .stats import track_scores
 from .track_analysis import track_sections
+
+
+def select_configs(spec: str, runs: pd.DataFrame) -> set[str]:
+    """Configurations a --scatter argument names: label, run dir, or hash prefix."""
+    ranked = runs[runs["ranked"]]
+    spec_path = str(Path(spec).resolve()) if spec else ""
+    hit = (ranked["config"] == spec) | (ranked["run"].map(lambda r: Path(r).name) == spec)
+    hit |= ranked["run"] == spec_path
+    if len(spec) >= 4:  # a hash prefix; shorter ones would match by accident
+        hit |= ranked["config_key"].str.startswith(spec) | ranked["config_hash"].str.startswith(spec)
+    return set(ranked.loc[hit, "config"])
+
+
+def scatter_pair(order: list[str], per_track: pd.DataFrame, runs: pd.DataFrame,
+                 scatter: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The two configurations (A, B) of a leaderboard's per-track scatter: the ``scatter``
+    the user named (the best-ranked match of each), else the best (B) against the next
+    configuration whose per-track vocals SDR differ (A); None when there is no such pair.
+    ``order``: the leaderboard's configurations, best first."""
+    if scatter:
+        a, b = (select_configs(s, runs) & set(order) for s in scatter)
+        return (min(a, key=order.index), min(b, key=order.index)) if a and b else None
+    best = track_scores(per_track, order[0], "vocals") if order else None
+    other = next((c for c in order[1:]
+                  if not track_scores(per_track, c, "vocals").equals(best)), None)
+    return (other, order[0]) if other else None
 
 
 @dataclass
@@ -88,9 +115,10 @@ class Report:
         for gid, rows in board.groupby("group", sort=False):
             lines.append(f"[{gid}] {rows['dataset'].iloc[0]}")
             for _, r in rows.iterrows():
-                versus = "(best)" if r["rank"] == 1 else f"p vs best {_p(r)}"
-                lines.append(f"  {int(r['rank']):>2}. {r['config']:<45} vocals SDR {_num(r['vocals_SDR']):>6}"
-                             f"  accompaniment SDR {_num(r['accompaniment_SDR']):>6}  {versus}")
+                versus = "(best)" if r["rank"] == 1 else f"p vs best {format_p(r)}"
+                lines.append(f"  {int(r['rank']):>2}. {r['config']:<45} vocals SDR "
+                             f"{format_number(r['vocals_SDR']):>6}  accompaniment SDR "
+                             f"{format_number(r['accompaniment_SDR']):>6}  {versus}")
         for _, r in self.runs[~self.runs["ranked"]].iterrows():
             lines.append(f"not ranked: {r['run']} ({r['status']}: {r['reason']})")
         lines += self.notes
@@ -116,7 +144,7 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         Two configurations for the per-track scatter (label, run dir name or config hash
         prefix); default: the runner-up against the best of each leaderboard.
     reference_dir : Path, optional
-        Folder of the SiSEC 2018 CSVs (default: the repo's ``results/reference``).
+        Folder of the SiSEC 2018 CSVs (default: the package's ``repet_bench/reference``, shipped in the wheel).
     extra_sections : sequence of Section
         Appended to the page.
     listen_tracks : sequence of str, optional
@@ -155,7 +183,7 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
             "museval JSON: " + runs_table.loc[published, "run"])
     if scatter:
         for spec in scatter:
-            if not _select(spec, runs_table):
+            if not select_configs(spec, runs_table):
                 known = "; ".join(sorted(set(runs_table.loc[runs_table["ranked"], "config"])))
                 raise ValueError(f"--scatter {spec!r} matches no ranked configuration "
                                  f"(known: {known or 'none'})")
@@ -173,19 +201,19 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         boards.append(table.assign(group_id=gid, group=labels[gid], dataset=group.describe(),
                                    source="run"))
         if write:
-            sections.append(_group_section(group, labels[gid], table, rows, runs_table,
-                                           reference, out_dir, scatter, figures))
+            pair = scatter_pair(table["config"].tolist(), rows, runs_table, scatter)
+            sections.append(group_section(group, labels[gid], table, rows, runs_table,
+                                           reference, out_dir, pair, figures))
         if sisec18.covers_reference(group, reference):
             comparisons.append(sisec18.reference_comparison(rows, runs_table, reference)
                                .assign(group=gid))
     for row in runs_table[runs_table["crosscheck_db"] > CROSSCHECK_TOLERANCE_DB].itertuples():
-        notes.append(f"WARNING: {row.config}: eval=fast differs from museval by "
-                     f"{row.crosscheck_db:.2g} dB on its cross-check (> {CROSSCHECK_TOLERANCE_DB}); "
-                     "rerun it with eval=museval")
+        check = {"max_abs_diff_db": {row.crosscheck_metric: row.crosscheck_db}}
+        notes.append(f"WARNING: {row.config}: {crosscheck_warning(check)}")
     if len(groups) > 1:
         notes.append(f"{len(groups)} leaderboards: runs on different tracks or excerpts are "
                      "never ranked together.")
-    ref_sections, ref_table = _reference_sections(reference, seed)
+    ref_sections, ref_table = reference_sections(reference, seed)
     if reference is None:
         notes.append("SiSEC 2018 reference CSVs not found: published rows skipped.")
     sections += ref_sections
@@ -195,8 +223,8 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     comparison = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame(
         columns=["group", "config", "reference", "target", "n", "median_diff", "p", "significant"])
     if len(comparison):
-        sections.append(_comparison_section(comparison, labels))
-    sections.append(_not_ranked_section(runs_table, out_dir))
+        sections.append(comparison_section(comparison, labels))
+    sections.append(not_ranked_section(runs_table, out_dir))
     if listen_tracks:
         players, heard = listen.section_html(runs_table, out_dir, list(listen_tracks))
         sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
@@ -287,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="two configurations (label, run dir name or config hash prefix) "
                              "for the per-track scatter")
     parser.add_argument("--reference", type=Path,
-                        help="folder of the SiSEC 2018 CSVs (default: results/reference/)")
+                        help="folder of the SiSEC 2018 CSVs (default: repet_bench/reference/)")
     parser.add_argument("--listen", nargs="+", metavar="TRACK",
                         help="tracks to embed audio players for (runs with save_estimates=true): "
                              "names or shell patterns as dataset.tracks, e.g. '*Falcon*'")
@@ -308,15 +336,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(report.summary())
     return 0
-
-
-def console() -> None:
-    """The ``repet-bench-report`` command (same as ``python -m repet_bench.report``)."""
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    console()
 
 
 def console() -> None:

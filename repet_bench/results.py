@@ -25,10 +25,11 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from . import rundir
 from .algorithms import uses_strategies
 from .config import available, config_hash, default_options, option, scored_config
 from .data import TARGETS
-from .metrics import (METRICS, ROW_COLUMNS, SONG_METRICS, WHOLE_TRACK_METRICS,
+from .evaluation import (METRICS, ROW_COLUMNS, SONG_METRICS, WHOLE_TRACK_METRICS,
                       largest_difference)
 
 # The tidy scores table (scores.parquet): one row per frame × target × metric.
@@ -87,7 +88,7 @@ def load_run(path: Path) -> Run:
     """Read ``<path>/run.json``; a run that cannot be used is returned as ``unreadable``."""
     path = Path(path)
     try:
-        meta = json.loads((path / "run.json").read_text())
+        meta = rundir.read_meta(path)
         config = meta["config"]
         for group in _OPTION_GROUPS:  # a label needs these; fail here, not mid-report
             str(config[group]["name"])
@@ -95,23 +96,13 @@ def load_run(path: Path) -> Run:
         return Run(path, "unreadable", error=f"run.json unusable ({exc.__class__.__name__}: {exc})")
     # A run still going (or killed) has no per-track summary in run.json yet: read the
     # per-track records it has written so far.
-    tracks = meta.get("tracks") or _track_records(path)
+    tracks = meta.get("tracks") or rundir.track_records(path)
     run = Run(path, meta.get("status", "unknown"), config, meta.get("config_hash"),
               meta.get("n_tracks", 0), tracks, meta.get("finished"),
               crosscheck=meta.get("crosscheck"))
-    if run.status == "complete" and not (path / "scores.parquet").exists():
+    if run.status == "complete" and not rundir.has_scores(path):
         run.status, run.error = "unreadable", "complete but scores.parquet is missing"
     return run
-
-
-def _track_records(path: Path) -> dict:
-    records = {}
-    for file in sorted((path / "tracks").glob("*/*.json")):
-        try:
-            records[f"{file.parent.name}/{file.stem}"] = json.loads(file.read_text())
-        except (OSError, ValueError):
-            records[f"{file.parent.name}/{file.stem}"] = None
-    return records
 
 
 def find_runs(paths: Iterable[Path]) -> list[Run]:
@@ -122,13 +113,7 @@ def find_runs(paths: Iterable[Path]) -> list[Run]:
     FileNotFoundError
         If a path does not exist.
     """
-    found = {}
-    for root in map(Path, paths):
-        if not root.exists():
-            raise FileNotFoundError(f"no such results dir: {root}")
-        for run_json in sorted(root.rglob("run.json")):
-            found.setdefault(run_json.parent.resolve(), run_json.parent)
-    return [load_run(p) for _, p in sorted(found.items())]
+    return [load_run(p) for p in rundir.find_run_dirs(paths)]
 
 
 def _named_option(group: str, node: dict) -> str | None:
@@ -386,7 +371,7 @@ def load_scores(*paths: Path, frames: bool = True) -> pd.DataFrame:
         raise FileNotFoundError(f"no complete run under {', '.join(map(str, paths))}")
     if not frames:
         return per_track.merge(ranked[["run", "config_key", "config_hash"]], on="run")
-    parts = [pd.read_parquet(Path(r.run) / "scores.parquet").assign(
+    parts = [rundir.read_scores(r.run).assign(
         run=r.run, config=r.config, group=r.group, config_key=r.config_key)
         for r in ranked.itertuples()]
     return pd.concat(parts, ignore_index=True)
@@ -436,6 +421,7 @@ def collect(runs: Sequence[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
 def _run_row(run: Run, label: Label | None) -> dict:
     """The runs-table row of one run (label None: run.json unreadable)."""
     label = label or Label("", "", "")
+    worst = largest_difference(run.crosscheck) or ("", float("nan"))
     return {"run": str(run.path), "status": run.status, "ranked": False,
             "reason": run.error or "", "group": None, "config": label.text,
             "algo": label.algo, "mask": label.mask, "phase": label.phase,
@@ -444,14 +430,15 @@ def _run_row(run: Run, label: Label | None) -> dict:
             "config_key": config_key(run.config) if run.config else "",
             "config_hash": run.config_hash or "", "n_tracks": run.n_tracks,
             "n_scored": run.n_scored, "finished": run.finished,
-            # Largest |eval=fast − museval| (dB) of the run's cross-check; NaN: none.
-            "crosscheck_db": (largest_difference(run.crosscheck) or ("", float("nan")))[1]}
+            # Largest |eval=fast − museval| (dB) of the run's cross-check, and its metric
+            # (NaN and "": none).
+            "crosscheck_db": worst[1], "crosscheck_metric": worst[0]}
 
 
 def _read_scores(run: Run, row: dict) -> pd.DataFrame | None:
     """Per-track medians of a complete run; None (reason in ``row``) when unusable."""
     try:
-        table = per_track_medians(pd.read_parquet(run.path / "scores.parquet"))
+        table = per_track_medians(rundir.read_scores(run.path))
     except Exception as exc:  # pyarrow raises several types for a damaged file
         row.update(status="unreadable", reason=f"scores.parquet unusable ({exc})"[:300])
         return None

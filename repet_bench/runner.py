@@ -1,49 +1,46 @@
-"""Run one configuration over a dataset: fan out tracks, resume, isolate failures.
+"""Run configurations over a dataset: resume, share per-track work, isolate failures.
 
-Run dir layout (every file written atomically)::
+One execution path: :func:`run_points` runs one or many points (a configuration and its
+run dir); a single run is a sweep of one point (:func:`run`). Per track, the points that
+read the same dataset with the same runner settings share one decode, and among them the
+points with the same ``algo`` and ``stft`` share one
+:class:`repet_bench.separation.Separator` (the mixture STFT and the algorithm's models);
+each point then applies its own mask and phase, is scored and writes its own files
+(:mod:`repet_bench.rundir`) under its own lock. So a shared sweep writes exactly what the
+point-by-point sweep (``hydra/launcher=basic``) writes: tests check the museval JSON is
+byte-identical.
 
-    run.json                         resolved config, its hash, versions, per-track timings;
-                                     status "complete" only when every track is scored
-    tracks/<subset>/<track>.json     per-track record: status, timings, diagnostics, error
-    museval/<subset>/<track>.json    museval's own JSON (EvalStore/MethodStore read it)
-    scores.parquet                   tidy scores of all scored tracks (see DESIGN.md)
-
-A track counts as done when its record says ``scored`` and its museval JSON exists;
-rerunning the same configuration into the same dir skips those tracks.
+A track counts as done when its record says ``scored`` for this configuration and its
+museval JSON reads; rerunning the same configuration into the same dir skips those
+tracks. Worker processes: :mod:`repet_bench.workers`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import platform
-import threading
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
-from . import costs, data, listen, metrics
+from . import costs, data, evaluation, listen, rundir, workers
 from .algorithms import get_algorithm
 from .config import config_hash, scored_config, unknown_keys, validate
-from .io import (DiskFullError, LockedError, atomic_write, atomic_write_text, exclusive_lock,
-                 remove_stale_temporaries, safe_filename, writable_problem)
+from .io import (DiskFullError, LockedError, exclusive_lock, remove_stale_temporaries,
+                 writable_problem)
+from .resources import held_per_second
 from .results import SCORE_COLUMNS, aggregate
-from .resources import auto_n_jobs, available_memory, worker_peak_bytes
-from .estimates import load_estimates
-from .separation import Separation, separate
+from .separation import Separation, Separator
+from .stft import Stft
 
 log = logging.getLogger(__name__)
-
 
 
 class RunError(RuntimeError):
@@ -60,7 +57,7 @@ class RunResult:
     summary: pd.DataFrame | None = None
     # Scored tracks BSS Eval left undefined (a silent source): track key -> museval's reason.
     undefined: dict = field(default_factory=dict)
-    # eval=fast against museval on an excerpt of one track (metrics.crosscheck + "track").
+    # eval=fast against museval on an excerpt of one track (evaluation.crosscheck + "track").
     crosscheck: dict | None = None
 
     @property
@@ -90,19 +87,12 @@ def versions() -> dict:
     return out
 
 
-def _record_path(out_dir: Path, ref: data.TrackRef) -> Path:
-    return out_dir / "tracks" / ref.subset / f"{safe_filename(ref.name)}.json"
-
-
-def _museval_path(out_dir: Path, ref: data.TrackRef) -> Path:
-    return out_dir / "museval" / ref.subset / f"{safe_filename(ref.name)}.json"
-
-
 def _read_record(out_dir: Path, ref: data.TrackRef) -> dict | None:
-    try:
-        return json.loads(_record_path(out_dir, ref).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return rundir.read_record(out_dir, ref.subset, ref.name)
+
+
+def _write_record(out_dir: Path, ref: data.TrackRef, record: dict) -> dict:
+    return rundir.write_record(out_dir, ref.subset, ref.name, record)
 
 
 def is_scored(out_dir: Path, ref: data.TrackRef, digest: str,
@@ -132,10 +122,10 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
         return None
     if record.get("config_hash", digest) != digest:  # records before the hash: trusted
         log.warning("the record of %s in %s is of another configuration; scoring the track "
-                    "again", ref.key, _record_path(out_dir, ref))
+                    "again", ref.key, rundir.record_path(out_dir, ref.subset, ref.name))
         return None
     whole = record.get("whole_track") or {}
-    if any(set(metrics.WHOLE_TRACK_METRICS) - set(whole.get(t, {})) for t in data.TARGETS):
+    if any(set(evaluation.WHOLE_TRACK_METRICS) - set(whole.get(t, {})) for t in data.TARGETS):
         log.info("the record of %s predates the song-level SDR; scoring the track again",
                  ref.key)
         return None
@@ -143,14 +133,12 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
         log.info("%s was scored before eval=fast was checked against museval; scoring it again",
                  ref.key)
         return None
-    path = _museval_path(out_dir, ref)
-    if not path.exists():
-        return None
     try:
-        return metrics.read_json(path, ref.name, ref.subset)
+        return rundir.read_museval(out_dir, ref.subset, ref.name)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         log.warning("the scores of %s in %s cannot be read (%s); scoring the track again",
-                    ref.key, path, exc.__class__.__name__)
+                    ref.key, rundir.museval_path(out_dir, ref.subset, ref.name),
+                    exc.__class__.__name__)
         return None
 
 
@@ -166,35 +154,6 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
         return None
     key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}"
     return _cache_dir(job) / "refstats" / f"{key}.npz"
-
-
-# The parent a worker process watches (None: not watching); see _die_with_parent.
-_watched_parent: int | None = None
-# Exit status of a worker whose run died under it.
-EXIT_PARENT_GONE = 70
-
-
-def _die_with_parent(parent_pid: int | None) -> None:
-    """End this worker process within a second of its run's process dying (any signal).
-
-    Without it, loky workers outlive a SIGKILLed run for minutes (their idle timeout),
-    finish their track and write into the run dir after its lock is gone, next to the
-    rerun's workers. Polling ``getppid`` (reparented when the parent dies) works for any
-    signal and needs no cooperation from the parent; ``prctl(PR_SET_PDEATHSIG)`` would fire
-    when the parent *thread* that spawned the worker ends, which loky does not promise to
-    keep alive. Started once per worker process.
-    """
-    global _watched_parent
-    if parent_pid is None or parent_pid == os.getpid() or _watched_parent == parent_pid:
-        return  # not in a local worker process (or already watching)
-    _watched_parent = parent_pid
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(EXIT_PARENT_GONE)  # the run is gone, and its lock: nothing may be written
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _new_record(ref: data.TrackRef, job: dict) -> dict:
@@ -214,11 +173,6 @@ def _failed(record: dict, exc: Exception) -> dict:
     return record
 
 
-def _write_record(out_dir: Path, ref: data.TrackRef, record: dict) -> dict:
-    atomic_write_text(_record_path(out_dir, ref), json.dumps(record, indent=2, default=float))
-    return record
-
-
 def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackAudio,
                 result: Separation, record: dict, crosscheck: bool = False) -> dict:
     """Score ``result`` (the estimates of ``track``), write the museval JSON and fill
@@ -229,20 +183,20 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
                          "contain NaN or Inf samples: the track is not scored, as for NaN "
                          "in the dataset's files")
     t2 = time.perf_counter()
-    scores = metrics.evaluate_track(ref.name, track.references, result.estimates,
+    scores = evaluation.evaluate_track(ref.name, track.references, result.estimates,
                                      track.rate, job["eval"]["win"], job["eval"]["hop"],
                                      job["eval"]["backend"], _stats_path(ref, job))
-    whole = metrics.whole_track(track.references, result.estimates)
+    whole = evaluation.whole_track(track.references, result.estimates)
     t3 = time.perf_counter()
     if crosscheck and job["eval"]["backend"] == "fast":
-        record["crosscheck"] = metrics.crosscheck(
+        record["crosscheck"] = evaluation.crosscheck(
             track.references, result.estimates, track.rate, job["eval"]["win"],
             job["eval"]["hop"])
         record["crosscheck_seconds"] = round(time.perf_counter() - t3, 3)
     if job.get("save_estimates"):
         listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
                               track.references, result.estimates, job.get("estimates_seconds"))
-    metrics.write_json(_museval_path(out_dir, ref), scores)
+    rundir.write_museval(out_dir, ref.subset, ref.name, scores.json)
     record.update(
         status="scored",
         error=scores.error,  # set when museval refused (silent source): NaN scores
@@ -254,47 +208,93 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
     return record
 
 
-def process_track(ref: data.TrackRef, job: dict, out_dir: Path,
-                  parent_pid: int | None = None, crosscheck: bool = False) -> dict:
-    """Load, separate, score and write one track; never raises (errors are recorded).
+def share_key(job: dict) -> str:
+    """Points with equal keys read the same tracks the same way: they share the decode."""
+    return config_hash({"dataset": job["dataset"], "runner": job["runner"],
+                        "cache": job["paths"]["cache"]})
 
-    ``parent_pid``: the run's process, when this runs in a local worker process that must
-    not outlive it (:func:`_die_with_parent`). ``crosscheck``: with ``eval=fast``, also
-    score an excerpt with museval and record the largest difference
-    (:func:`metrics.crosscheck`); the runner asks it of one track per run.
+
+def models_key(job: dict) -> str:
+    """Points with equal keys share the mixture STFT and the algorithm's models."""
+    return config_hash({"algo": job["algo"], "stft": job["stft"]})
+
+
+def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> list[dict]:
+    """One track for one or several points: load it once, separate once per ``algo`` ×
+    ``stft``, then each point's masks, phase, scores and files; never raises for a
+    track's fault (each point's error is in its record).
+
+    ``task``: the track and the indices of the points in ``specs`` (``(job, out_dir,
+    key of the run's cross-checked track)``) that need it. ``parent_pid``: the run's
+    process, when this runs in a local worker that must not outlive it
+    (:func:`repet_bench.workers.die_with_parent`). Each record's timings are its own work
+    plus an equal share of the shared work (``shared``, when more than one point shared
+    the decode or the models: how many), so they add up to what the track cost.
     """
-    _die_with_parent(parent_pid)
-    record = _new_record(ref, job)
+    ref, indices = task
+    workers.die_with_parent(parent_pid)
+    points = [(specs[i][0], specs[i][1], ref.key == specs[i][2]) for i in indices]
+    records = [_new_record(ref, job) for job, _, _ in points]
     try:
         t0 = time.perf_counter()
-        track = _load(ref, job)
-        t1 = time.perf_counter()
-        if job["algo"]["name"] == "estimates":  # another method's output, read not made
-            result = Separation(*load_estimates(job["algo"]["root"], track))
-        else:
-            result = separate(track.mixture, track.rate, job["algo"], job["stft"],
-                              job["mask"], job["phase"], references=track.references,
-                              sources=track.sources)
-        record.update(load_seconds=round(t1 - t0, 3),
-                      separation_seconds=round(time.perf_counter() - t1, 3))
-        score_track(ref, job, out_dir, track, result, record, crosscheck)
+        track = _load(ref, points[0][0])
+        load_seconds = (time.perf_counter() - t0) / len(points)
     except DiskFullError:
         raise  # not the track's fault: stop the run, keep what is finished
-    except Exception as exc:  # one bad track must not stop the run
-        _failed(record, exc)
-    return _write_record(out_dir, ref, record)
+    except Exception as exc:  # noqa: BLE001 - one bad track must not stop the run
+        return [_write_record(out_dir, ref, _failed(record, exc))
+                for (_, out_dir, _), record in zip(points, records)]
+    groups: dict[str, list[int]] = {}
+    for i, (job, _, _) in enumerate(points):
+        groups.setdefault(models_key(job), []).append(i)
+    for members in groups.values():
+        job = points[members[0]][0]
+        algorithm = get_algorithm(job["algo"]["name"])
+        separator, error, t1 = None, None, time.perf_counter()
+        try:
+            if not algorithm.reads_estimates:
+                separator = Separator(track.mixture, track.rate, job["algo"], job["stft"],
+                                      references=track.references, sources=track.sources)
+        except DiskFullError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            error = exc
+        models_seconds = (time.perf_counter() - t1) / len(members)
+        for n, i in enumerate(members):
+            job, out_dir, crosscheck = points[i]
+            record = records[i]
+            record["load_seconds"] = round(load_seconds, 3)
+            if len(points) > 1:
+                record["shared"] = {"load": len(points), "models": len(members)}
+            try:
+                if error is not None:
+                    raise error
+                t2 = time.perf_counter()
+                if separator is None:  # another method's output, read not made
+                    result = Separation(*algorithm(track, root=job["algo"]["root"]))
+                else:
+                    result = separator.apply(job["mask"], job["phase"], last=n == len(members) - 1)
+                record["separation_seconds"] = round(models_seconds + time.perf_counter() - t2, 3)
+                score_track(ref, job, out_dir, track, result, record, crosscheck)
+                del result
+            except DiskFullError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one point's failure stops no other
+                _failed(record, exc)
+            _write_record(out_dir, ref, record)
+        del separator
+    return records
 
 
 def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
-    run_json = out_dir / "run.json"
-    if not run_json.exists():
+    if not rundir.has_meta(out_dir):
         return
     try:
-        previous = json.loads(run_json.read_text())
+        previous = rundir.read_meta(out_dir)
         if not isinstance(previous, dict):
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError) as exc:
-        _vouch_for_damaged_run_json(out_dir, run_json, digest, exc)
+        _vouch_for_damaged_run_json(out_dir, digest, exc)
         return
     if previous.get("config_hash") != digest:
         changed = _diff_keys(scored_config(previous.get("config", {})), scored_config(cfg))
@@ -306,19 +306,16 @@ def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
         )
 
 
-def _vouch_for_damaged_run_json(out_dir: Path, run_json: Path, digest: str, exc) -> None:
+def _vouch_for_damaged_run_json(out_dir: Path, digest: str, exc) -> None:
     """An unreadable ``run.json`` is rebuilt when the track records vouch for the config.
 
     Each track record carries the config hash of the run that wrote it; if every readable
     record says this configuration, the run resumes (and rewrites ``run.json``); otherwise
     nothing is touched and the error names the file and the way out.
     """
-    hashes = set()
-    for path in (out_dir / "tracks").rglob("*.json"):
-        try:
-            hashes.add(json.loads(path.read_text()).get("config_hash"))
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            continue  # a damaged record: that track is scored again
+    run_json = Path(out_dir) / rundir.RUN_JSON
+    hashes = {record.get("config_hash") for record in rundir.track_records(out_dir).values()
+              if isinstance(record, dict)}  # a damaged record: that track is scored again
     if hashes == {digest}:
         log.warning("%s cannot be read (%s); its track records are of this configuration, "
                     "so the run resumes and rewrites it", run_json, exc.__class__.__name__)
@@ -339,7 +336,7 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg:
         rows = _scored_rows(out_dir, r, digest, record)
         if rows is not None:
             frames.append(rows)
-            frames.append(metrics.whole_track_rows(record["whole_track"], r.name, r.subset))
+            frames.append(evaluation.whole_track_rows(record["whole_track"], r.name, r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)
@@ -384,137 +381,40 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
     return Plan(refs, done, todo), job, digest
 
 
-# Why a loky worker vanished: the OOM killer sends SIGKILL.
-_OOM_HINT = ("a worker process was killed (SIGKILL, most likely by the out-of-memory killer); "
-             "lower runner.n_jobs or use runner.n_jobs=auto")
-
-
-@contextmanager
-def _engine(runner: dict):
-    """The joblib backend for the run: loky processes here, or a dask.distributed cluster
-    (``runner.address``, or a LocalCluster of ``runner.n_workers`` processes)."""
-    if runner["backend"] != "dask":
-        with parallel_config(backend=runner["backend"]):
-            yield
-        return
-    from distributed import Client, LocalCluster
-
-    logging.getLogger("distributed").setLevel(logging.WARNING)  # per-task chatter
-    cluster = None
-    if runner.get("address"):
-        client = Client(runner["address"])
-    else:
-        cluster = LocalCluster(n_workers=runner["n_workers"], threads_per_worker=1,
-                               processes=True, dashboard_address=None)
-        client = Client(cluster)
-    log.info("dask cluster: %s", client.dashboard_link or client.scheduler.address)
-    try:
-        with parallel_config(backend="dask"):
-            yield
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _log_outcome(record: dict) -> None:
-    if record["status"] != "scored":
-        log.error("track %s/%s failed: %s", record["subset"], record["track"], record["error"])
-    elif record["error"]:
-        log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"], record["error"])
-
-
-def fan_out(work, todo: list, runner: dict, n_jobs: int, *args) -> None:
-    """``work(item, *args, parent_pid)`` for each item of ``todo`` on ``n_jobs`` workers;
-    each call returns a track record (or a list of them), logged as it finishes."""
-    # loky's workers are this process's children and must die with it; dask's workers
-    # belong to their cluster.
-    parent = os.getpid() if runner["backend"] == "loky" else None
-    with _engine(runner):
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(work)(item, *args, parent) for item in todo)
-        for records in tqdm(results, total=len(todo), desc="tracks", unit="track",
-                            disable=not runner["progress"] or not todo):
-            for record in records if isinstance(records, list) else [records]:
-                _log_outcome(record)
-
-
-def _worker_lost_errors() -> tuple:
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
-    errors = [TerminatedWorkerError]
-    try:  # dask gives up on a task after its workers died repeatedly
-        from distributed.scheduler import KilledWorker
-
-        errors.append(KilledWorker)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-def process_all(work, todo: list, runner: dict, n_jobs: int, unfinished, *args) -> list:
-    """:func:`fan_out`; if a worker is killed (out of memory), retry ``unfinished(todo)``
-    once more with half the workers each time. Returns the items lost at one worker."""
-    while True:
-        try:
-            fan_out(work, todo, runner, n_jobs, *args)
-            return []
-        except _worker_lost_errors():
-            todo = unfinished(todo)
-            if n_jobs == 1:
-                log.error("%s; giving up on %d track(s)", _OOM_HINT, len(todo))
-                return todo
-            n_jobs = max(1, n_jobs // 2)
-            log.warning("%s; retrying %d track(s) with %d worker(s)", _OOM_HINT, len(todo), n_jobs)
-
-
-def _process_one(ref: data.TrackRef, job: dict, out_dir: Path, checked: str | None,
-                 parent_pid: int | None) -> dict:
-    return process_track(ref, job, out_dir, parent_pid, ref.key == checked)
-
-
-def _process_all(todo: list, job: dict, out_dir: Path, n_jobs: int,
-                 checked: str | None = None) -> dict:
-    """Process ``todo`` (:func:`process_all`); errors for tracks lost to killed workers.
-    ``checked``: the key of the track whose evaluation is cross-checked against museval."""
-    digest = config_hash(job)
-
-    def unfinished(refs):
-        return [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
-
-    lost = process_all(_process_one, todo, job["runner"], n_jobs, unfinished, job, out_dir,
-                       checked)
-    return {r.key: _OOM_HINT for r in lost}
+def _log_outcome(records: list[dict]) -> None:
+    for record in records:
+        if record["status"] != "scored":
+            log.error("track %s/%s failed: %s", record["subset"], record["track"],
+                      record["error"])
+        elif record["error"]:
+            log.warning("track %s/%s scored NaN: %s", record["subset"], record["track"],
+                        record["error"])
 
 
 def peak_stages(jobs: list[dict]) -> tuple[str, ...]:
     """The memory stages (``resources.PEAK_MODEL``) of a worker running ``jobs``: the
-    separation (SiSEC's oracles' four-source spectrograms are their own, larger stage)
-    and each evaluation backend."""
-    separations = {"separation/sources" if get_algorithm(job["algo"]["name"]).needs_sources
-                   else "separation" for job in jobs if job["algo"]["name"] != "estimates"}
+    separation (SiSEC's oracles' four-source spectrograms are their own, larger stage;
+    read estimates none) and each evaluation backend."""
+    algorithms = [get_algorithm(job["algo"]["name"]) for job in jobs]
+    separations = {"separation/sources" if a.needs_sources else "separation"
+                   for a in algorithms if not a.reads_estimates}
     return (*sorted(separations), *sorted({job["eval"]["backend"] for job in jobs}))
 
 
 def n_workers(setting, todo: list, jobs: list[dict], held: float = 0.0) -> int:
-    """``runner.n_jobs``: a count, -1 (all cores), or ``auto`` (cores and memory, for the
-    separation and the evaluation backends of ``jobs``; ``held``: bytes per second of
-    audio a worker holds besides a single run's peak)."""
-    if not todo:
-        return 1
-    if setting == "auto":
-        lengths = [s for s in map(data.track_seconds, todo) if s is not None]
-        longest = max(lengths, default=0.0)
-        stages = peak_stages(jobs)
-        n = auto_n_jobs(longest, len(todo), stages=stages, held=held)
-        log.info("runner.n_jobs=auto: %d worker(s) (longest track %.0f s, ~%.1f GB each, "
-                 "%.1f GB available)", n, longest,
-                 worker_peak_bytes(longest, stages, held) / 1e9, available_memory() / 1e9)
-        return n
-    setting = int(setting)
-    if setting < 0:
-        setting = os.cpu_count() + 1 + setting  # joblib's convention: -1 = all cores
-    return max(1, min(len(todo), setting))
+    """Workers for ``todo`` (tracks) of the points ``jobs``:
+    :func:`repet_bench.workers.n_workers` for their tracks' lengths and memory stages."""
+    return workers.n_workers(setting, [data.track_seconds(r) for r in todo] if todo else [],
+                             peak_stages(jobs), held)
+
+
+def _shared_workers(jobs: list[dict], refs: list) -> int:
+    """Workers of a pass over ``refs`` for the points ``jobs`` (which share their runner
+    settings); with several points, each worker also holds one track's mixture STFT and
+    models between points. One function for the dry run and the pass, so they agree."""
+    held = 0.0 if len(jobs) == 1 else max(
+        held_per_second(Stft.from_config(job["stft"], data.RATE)) for job in jobs)
+    return n_workers(jobs[0]["runner"]["n_jobs"], refs, jobs, held)
 
 
 def predict(jobs: list[dict], refs: list[data.TrackRef], n_jobs: int,
@@ -539,62 +439,207 @@ def predict(jobs: list[dict], refs: list[data.TrackRef], n_jobs: int,
     return costs.predict(jobs, seconds, n_jobs, shared, decoded, warm)
 
 
-def begin(out_dir: Path, job: dict, digest: str, refs: list, checked: str | None):
-    """Under the run dir's lock, before processing: clean the dir, list the tracks left
-    to do (re-checked under the lock: a concurrent run may have scored some meanwhile),
-    and mark the run running. Returns them and the ``run.json`` being written."""
-    prepare_dir(out_dir, job)
-    todo = [r for r in refs if not is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
-    meta = running_meta(job, digest, len(refs), time.time())
-    if todo or not (out_dir / "run.json").exists():
-        _write_meta(out_dir, meta)  # nothing to do: a complete run is never marked running
-    return todo, meta
-
-
-def prepare_dir(out_dir: Path, job: dict) -> None:
-    """Under the run dir's lock, before processing: remove what interrupted runs left."""
-    removed = remove_stale_temporaries(out_dir)
-    if removed:
-        log.info("removed %d partial file(s) left by an interrupted run", removed)
-    # The shared caches: only files whose writer is gone (other runs may be writing).
-    for cache_dir in (_cache_dir(job) / "decoded", _cache_dir(job) / "refstats"):
-        if cache_dir.is_dir():
-            remove_stale_temporaries(cache_dir, shared=True)
-
-
-def _check_writable(out_dir: Path) -> None:
-    problem = writable_problem(out_dir)
-    if problem:
-        raise RunError(problem)
-
-
-def _write_meta(out_dir: Path, meta: dict) -> None:
-    atomic_write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=float))
-
-
-@dataclass
-class Session:
-    """What a shared sweep pass (:mod:`repet_bench.sweep`) already did for one run dir:
-    when it started, how many tracks were scored before it, and the tracks it lost to
-    killed workers. :func:`run` then processes nothing and reports as if it had."""
-
-    started: float
-    resumed: int
-    lost: dict = field(default_factory=dict)
-
-
 def running_meta(job: dict, digest: str, n_tracks: int, started: float) -> dict:
     """``run.json`` while a run is under way."""
     return {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
             "started": started, "n_tracks": n_tracks}
 
 
-def run(cfg: DictConfig, out_dir: Path, session: Session | None = None) -> RunResult | None:
-    """Separate and score every selected track that is not already scored in ``out_dir``.
+@dataclass
+class _Point:
+    """One configuration's run in :func:`run_points`: its job, dir and progress."""
 
-    Returns None for a dry run (``runner.dry_run=true``: the plan is printed). With a
-    ``session``, the tracks were processed by a shared sweep pass: only its results are
-    collected and written.
+    out_dir: Path
+    job: dict
+    digest: str
+    refs: list
+    checked: str | None
+    todo: set = field(default_factory=set)
+    resumed: int = 0
+    meta: dict | None = None
+
+
+def _begin(point: _Point) -> None:
+    """Under the point's lock, before processing: remove what interrupted runs left, list
+    the tracks left to do (re-checked under the lock: a concurrent run may have scored
+    some meanwhile) and mark the run running (a complete run never is)."""
+    removed = remove_stale_temporaries(point.out_dir)
+    if removed:
+        log.info("removed %d partial file(s) left by an interrupted run", removed)
+    # The shared caches: only files whose writer is gone (other runs may be writing).
+    for cache_dir in (_cache_dir(point.job) / "decoded", _cache_dir(point.job) / "refstats"):
+        if cache_dir.is_dir():
+            remove_stale_temporaries(cache_dir, shared=True)
+    todo = [r for r in point.refs
+            if not is_scored(point.out_dir, r, point.digest, crosscheck=r.key == point.checked)]
+    point.todo, point.resumed = {r.key for r in todo}, len(point.refs) - len(todo)
+    point.meta = running_meta(point.job, point.digest, len(point.refs), time.time())
+    if point.resumed and todo:
+        log.info("resuming: %d of %d tracks already scored in %s", point.resumed,
+                 len(point.refs), point.out_dir)
+    if todo or not rundir.has_meta(point.out_dir):
+        rundir.write_meta(point.out_dir, point.meta)
+
+
+def _finish(point: _Point, lost: dict) -> RunResult:
+    """Under the point's lock, after processing: its scores table and final ``run.json``."""
+    out_dir, job, digest, refs, checked = (point.out_dir, point.job, point.digest, point.refs,
+                                           point.checked)
+    records = {r.key: _read_record(out_dir, r) for r in refs}
+    failures = {k: rec["error"] if rec else lost.get(k, "not processed")
+                for k, rec in records.items() if not rec or rec["status"] != "scored"}
+    scores = collect_scores(out_dir, refs, records, job, digest)
+    rundir.write_scores(out_dir, scores)
+    check = (records.get(checked) or {}).get("crosscheck") if checked else None
+    meta = point.meta
+    meta.update(status="partial" if failures else "complete", finished=time.time(),
+                wall_seconds=round(time.time() - meta["started"], 3), tracks=records,
+                crosscheck={"track": checked, **check} if check else None)
+    warning = evaluation.crosscheck_warning(check)
+    if warning:
+        log.warning("%s: %s", checked, warning)
+    rundir.write_meta(out_dir, meta)
+    summary = aggregate(scores) if len(scores) else None
+    undefined = {k: rec["error"] for k, rec in records.items()
+                 if rec and rec["status"] == "scored" and rec.get("error")}
+    return RunResult(out_dir, len(refs), len(refs) - len(failures), point.resumed, failures,
+                     summary, undefined, meta["crosscheck"])
+
+
+def _process(points: list[_Point]) -> dict:
+    """Every track any of ``points`` still needs, one task per track; the tracks lost to
+    killed workers, per point index: track key -> why."""
+    tasks = [(ref, [i for i, p in enumerate(points) if ref.key in p.todo])
+             for ref in points[0].refs]
+    tasks = [task for task in tasks if task[1]]
+    if not tasks:
+        return {}
+    if len(points) > 1:
+        log.info("shared sweep: %d points, %d track(s) to process, one decode per track "
+                 "and one separation per algorithm and STFT", len(points), len(tasks))
+    specs = [(p.job, p.out_dir, p.checked) for p in points]
+    n_jobs = _shared_workers([p.job for p in points], [ref for ref, _ in tasks])
+
+    def unfinished(todo):
+        left = [(ref, [i for i in indices if not is_scored(
+                    points[i].out_dir, ref, points[i].digest, crosscheck=ref.key == points[i].checked)])
+                for ref, indices in todo]
+        return [task for task in left if task[1]]
+
+    lost = workers.process_all(process_track, tasks, points[0].job["runner"], n_jobs,
+                               unfinished, _log_outcome, specs)
+    return {i: {ref.key: workers.OOM_HINT for ref, indices in lost if i in indices}
+            for i in range(len(points))}
+
+
+def _run_group(points: list[_Point], outcomes: list, index: list[int]) -> None:
+    """Lock, begin, process and finish ``points`` (one share group); their outcomes go to
+    ``outcomes`` at the positions ``index``."""
+    with ExitStack() as locks:
+        locked = []
+        for point, i in zip(points, index):
+            try:
+                locks.enter_context(exclusive_lock(point.out_dir))
+                locked.append((point, i))
+            except (LockedError, DiskFullError) as exc:
+                outcomes[i] = RunError(str(exc))
+        if not locked:
+            return
+        group = [p for p, _ in locked]
+        try:
+            for point in group:
+                _begin(point)
+            lost = _process(group)
+            for n, (point, i) in enumerate(locked):
+                outcomes[i] = _finish(point, lost.get(n, {}))
+        except KeyboardInterrupt:
+            for point in group:
+                if point.meta is not None and point.todo:
+                    point.meta.update(status="interrupted", finished=time.time())
+                    rundir.write_meta(point.out_dir, point.meta)
+            raise
+        except DiskFullError as exc:
+            for _, i in locked:
+                outcomes[i] = RunError(str(exc))
+
+
+def _dry_run(points: list[tuple[DictConfig, Path]]) -> tuple[str | None, list]:
+    """The dry runs' texts: each point's plan and prediction, and for several points the
+    sweep's predicted wall time shared and point by point (None for one point)."""
+    texts, jobs, todo = [], [], {}
+    for cfg, out_dir in points:
+        try:
+            the_plan, job, _ = plan(cfg, Path(out_dir))
+        except Exception as exc:  # noqa: BLE001 - reported as that point's outcome
+            texts.append(exc)
+            continue
+        lines = [the_plan.describe(Path(out_dir))]
+        if the_plan.todo:
+            n_jobs = n_workers(job["runner"]["n_jobs"], the_plan.todo, [job])
+            lines.append(predict([job], the_plan.todo, n_jobs).describe())
+        texts.append("\n".join(lines))
+        jobs.append(job)
+        todo.update((r.key, r) for r in the_plan.todo)
+    if len(points) == 1:
+        return None, texts
+    if not todo:
+        return f"sweep of {len(points)} points: nothing to process", texts
+    refs = list(todo.values())
+    n_jobs = _shared_workers(jobs, refs)
+    shared = predict(jobs, refs, n_jobs, shared=True)
+    basic = predict(jobs, refs, n_jobs, shared=False)
+    return (f"sweep of {len(jobs)} points over {len(refs)} track(s): {shared.describe()}\n"
+            f"  point by point (hydra/launcher=basic): {basic.describe()}"), texts
+
+
+def run_points(points: list[tuple[DictConfig, Path]]) -> list:
+    """Separate and score every selected track of each point (``(config, run dir)``) that
+    is not already scored in its dir, sharing what the points have in common.
+
+    Returns one outcome per point: a :class:`RunResult`; the dry run's text
+    (``runner.dry_run=true``, nothing processed); or the exception that stopped that point
+    (:class:`RunError`: another live run holds its dir, the dir holds another
+    configuration, or the disk filled up; :class:`repet_bench.data.DatasetError` or
+    ValueError: its dataset or config is wrong). Finished tracks are kept in all cases.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On SIGINT/SIGTERM, after marking each unfinished point's ``run.json`` as
+        interrupted.
+    """
+    outcomes: list = [None] * len(points)
+    dry = [i for i, (cfg, _) in enumerate(points) if cfg.runner.get("dry_run")]
+    if dry:
+        sweep, texts = _dry_run([points[i] for i in dry])
+        if sweep:
+            print(sweep)
+        for i, text in zip(dry, texts):
+            outcomes[i] = text
+    groups: dict[str, list[tuple[_Point, int]]] = {}
+    for i, (cfg, out_dir) in enumerate(points):
+        if i in dry:
+            continue
+        out_dir = Path(out_dir)
+        try:
+            problem = writable_problem(out_dir)
+            if problem:
+                raise RunError(problem)
+            the_plan, job, digest = plan(cfg, out_dir)
+        except Exception as exc:  # noqa: BLE001 - that point's outcome; the others go on
+            outcomes[i] = exc
+            continue
+        point = _Point(out_dir, job, digest, the_plan.refs, _crosschecked(the_plan.refs, job))
+        groups.setdefault(share_key(job), []).append((point, i))
+    for members in groups.values():
+        _run_group([p for p, _ in members], outcomes, [i for _, i in members])
+    return outcomes
+
+
+def run(cfg: DictConfig, out_dir: Path) -> RunResult | None:
+    """Separate and score every selected track that is not already scored in ``out_dir``:
+    :func:`run_points` of one point. Returns None for a dry run (``runner.dry_run=true``:
+    the plan is printed).
 
     Raises
     ------
@@ -604,60 +649,10 @@ def run(cfg: DictConfig, out_dir: Path, session: Session | None = None) -> RunRe
     KeyboardInterrupt
         On SIGINT/SIGTERM, after marking ``run.json`` as interrupted.
     """
-    out_dir = Path(out_dir)
-    _check_writable(out_dir)
-    the_plan, job, digest = plan(cfg, out_dir)
-    if job["runner"].get("dry_run"):
-        print(the_plan.describe(out_dir))
-        if the_plan.todo:
-            n_jobs = n_workers(job["runner"]["n_jobs"], the_plan.todo, [job])
-            print(predict([job], the_plan.todo, n_jobs).describe())
+    (outcome,) = run_points([(cfg, Path(out_dir))])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    if isinstance(outcome, str):
+        print(outcome)
         return None
-    try:
-        with exclusive_lock(out_dir):
-            return _run_locked(the_plan, job, digest, out_dir, session)
-    except (LockedError, DiskFullError) as exc:
-        raise RunError(str(exc)) from None
-
-
-def _run_locked(the_plan: Plan, job: dict, digest: str, out_dir: Path,
-                session: Session | None = None) -> RunResult:
-    refs = the_plan.refs
-    checked = _crosschecked(refs, job)
-    if session is not None:
-        resumed, started, meta = session.resumed, session.started, None
-        lost = session.lost
-    else:
-        todo, meta = begin(out_dir, job, digest, refs, checked)
-        resumed, started = len(refs) - len(todo), meta["started"]
-        if resumed:
-            log.info("resuming: %d of %d tracks already scored in %s", resumed, len(refs), out_dir)
-        n_jobs = n_workers(job["runner"]["n_jobs"], todo, [job])
-        try:
-            lost = _process_all(todo, job, out_dir, n_jobs, checked)
-        except KeyboardInterrupt:
-            meta.update(status="interrupted", finished=time.time())
-            _write_meta(out_dir, meta)
-            raise
-    meta = meta or running_meta(job, digest, len(refs), started)
-
-    records = {r.key: _read_record(out_dir, r) for r in refs}
-    failures = {k: rec["error"] if rec else lost.get(k, "not processed") for k, rec in records.items()
-                if not rec or rec["status"] != "scored"}
-    scores = collect_scores(out_dir, refs, records, job, digest)
-    atomic_write(out_dir / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False))
-    check = (records.get(checked) or {}).get("crosscheck") if checked else None
-    meta.update(status="partial" if failures else "complete", finished=time.time(),
-                wall_seconds=round(time.time() - started, 3), tracks=records,
-                crosscheck={"track": checked, **check} if check else None)
-    worst = metrics.largest_difference(check)
-    if worst and worst[1] > metrics.CROSSCHECK_TOLERANCE_DB:
-        log.warning("eval=fast differs from museval by more than %g dB on %s (%s): these "
-                    "scores are not museval's; rerun with eval=museval and report it",
-                    metrics.CROSSCHECK_TOLERANCE_DB, checked, check["max_abs_diff_db"])
-    _write_meta(out_dir, meta)
-    summary = aggregate(scores) if len(scores) else None
-    undefined = {k: rec["error"] for k, rec in records.items()
-                 if rec and rec["status"] == "scored" and rec.get("error")}
-    return RunResult(out_dir, len(refs), len(refs) - len(failures), resumed, failures, summary,
-                     undefined, meta["crosscheck"])
+    return outcome

@@ -122,6 +122,10 @@ class Separator:
     def __init__(self, mixture: np.ndarray, rate: int, algo: dict, stft: dict,
                  references: dict | None = None, sources: dict | None = None):
         algorithm = get_algorithm(algo["name"])
+        if algorithm.reads_estimates:
+            raise ValueError(f"algorithm {algo['name']!r} reads another method's output and "
+                             "separates nothing: score such a folder with python -m repet_bench "
+                             "+algo=estimates algo.root=DIR")
         self.algo = complete("algo", algo["name"], algo)
         self.mixture = mixture
         self.info: dict = {}

@@ -1,6 +1,6 @@
 """The published SiSEC 2018 figures, which runs reproduce an entry, and the paired comparison.
 
-``results/reference/`` holds the published medians (``sisec18_summary.csv``) and per-track
+``repet_bench/reference/`` holds the published medians (``sisec18_summary.csv``) and per-track
 figures (``sisec18_pertrack.csv``) of the MUSDB18 test set (50 tracks). A run is compared
 track by track with an entry only when it was made as that entry was
 (:func:`sisec18_entry`); every run is labelled with whose code made its numbers
@@ -9,12 +9,13 @@ track by track with an entry only when it was made as that entry was
 
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .algorithms import uses_strategies
+from .algorithms import ALGORITHMS, Algorithm, uses_strategies
 from .config import option
 from .data import TARGETS
 from .results import BOARD_COLUMNS, Group
@@ -24,7 +25,7 @@ from .stats import ALPHA, SEED, median_ci, paired_wilcoxon, track_scores
 REFERENCE_METHODS = ("REP1", "REP2", "2DFT", "RPCA", "HPSS", "HPLP", "MELO",
                      "IBM1", "IBM2", "IRM1", "IRM2", "MWF", "MIX")
 """The published rows the leaderboard prints: the nussl team's blind entries, the
-oracles and the mixture (``results/reference/``; the whole field is in FIELD_FILE)."""
+oracles and the mixture (``repet_bench/reference/``; the whole field is in FIELD_FILE)."""
 
 # Our algorithm → the SiSEC 2018 entry it reproduces when run as that entry was made
 # (nussl 0.1.6a0's flavour and STFT at their defaults, soft mask, mixture phase, BSS Eval
@@ -82,13 +83,14 @@ def implementation(config: dict) -> str:
     """Whose code a run's numbers come from, as the leaderboard shows it (IMPLEMENTATIONS)."""
     algo = config["algo"]
     name = algo["name"]
-    if name == "mix":
+    kind = ALGORITHMS.get(name) or Algorithm(name, None)  # unknown: as a magnitude method
+    if kind.mixture_estimates:
         return IMPLEMENTATIONS["mix-sisec18" if sisec18_entry(config) else "mix"]
-    if name == "estimates":
-        return IMPLEMENTATIONS[name]
-    if name == "oracle":
+    if kind.reads_estimates:
+        return IMPLEMENTATIONS["estimates"]
+    if kind.needs_references:
         return IMPLEMENTATIONS["oracle"]
-    if name == "sigsep_oracle":
+    if kind.needs_sources:
         return IMPLEMENTATIONS["sigsep_oracle" if sisec18_entry(config) else "sigsep_oracle-other"]
     if name in ("adaptive_repet", "repet_extended"):
         return IMPLEMENTATIONS["rafii"]
@@ -127,8 +129,8 @@ def sisec18_entry(config: dict) -> str | None:
 
 
 def find_reference_dir() -> Path | None:
-    """The repo's ``results/reference`` (beside the package in a source checkout)."""
-    path = Path(__file__).resolve().parent.parent / "results" / "reference"
+    """The package's ``reference/`` folder (shipped in the wheel), None if it is gone."""
+    path = Path(str(importlib.resources.files("repet_bench") / "reference"))
     return path if (path / "sisec18_summary.csv").exists() else None
 
 

@@ -52,8 +52,9 @@ FRAME_CHUNK = 256
 _FREQ_BLOCK = 64
 # Samples per block when normalising the inverse: bounds the index temporaries.
 _SAMPLE_CHUNK = 1 << 20
-# nussl 0.1.6's stand-in for a zero window sum (constants.EPSILON).
-_NUSSL2018_EPS = 1e-16
+# nussl 0.1.6a0's constants.EPSILON: its stand-in for a zero window sum here, and the
+# regulariser of its REPET family's masks (algorithms.registry.sisec18_mask).
+NUSSL2018_EPSILON = 1e-16
 
 
 @dataclass(frozen=True)
@@ -372,7 +373,7 @@ class Stft:
                 valid &= (k >= 0) & (k <= last)
             total += np.where(valid, values[np.clip(index, 0, self.window_length - 1)], 0.0)
         if self.convention == "nussl2018":
-            total[total == 0] = _NUSSL2018_EPS
+            total[total == 0] = NUSSL2018_EPSILON
         return total
 
 

@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .data import SOURCES
-
-RATE = 44100
+from .data import RATE, SOURCES
 
 
 @dataclass(frozen=True)

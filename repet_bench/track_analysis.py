@@ -10,9 +10,9 @@ from typing import Sequence
 import pandas as pd
 from omegaconf import OmegaConf
 
-from . import entries, plots, results
+from . import entries, plots, results, rundir
 from .io import safe_filename
-from .render import Section, _figure
+from .render import Section, figure_markup
 
 
 def track_sections(runs: Sequence[results.Run], runs_table: pd.DataFrame,
@@ -47,12 +47,12 @@ def track_sections(runs: Sequence[results.Run], runs_table: pd.DataFrame,
         figures.append(plots.track_analysis(track.mixture, track.rate, separation,
                                             out_dir / "plots" / f"{stem}.png", name,
                                             run.config["stft"]))
-        parts = [_figure(figures[-1], out_dir, f"{name}: beat spectrum and REPET models")]
+        parts = [figure_markup(figures[-1], out_dir, f"{name}: beat spectrum and REPET models")]
         frames = _frames_of(runs_table, name)
         if len(frames):
             figures.append(plots.framewise(frames, out_dir / "plots" / f"{stem}-frames.png",
                                            f"{name}: vocals SDR per 1 s frame"))
-            parts.append(_figure(figures[-1], out_dir, f"{name}: framewise vocals SDR"))
+            parts.append(figure_markup(figures[-1], out_dir, f"{name}: framewise vocals SDR"))
         sections.append(Section(f"track-{len(sections)}", f"Track analysis: {name}",
                                 "\n\n".join(m for m, _ in parts), "".join(h for _, h in parts)))
     return sections, figures
@@ -64,8 +64,7 @@ def _frames_of(runs_table: pd.DataFrame, track: str) -> pd.DataFrame:
     ranked = ranked[ranked["algo_name"] != entries.ENTRY]  # published JSON: no frames here
     parts = []
     for row in ranked.itertuples():
-        scores = pd.read_parquet(Path(row.run) / "scores.parquet",
-                                 filters=[("track", "==", track), ("target", "==", "vocals"),
-                                          ("metric", "==", "SDR")])
+        scores = rundir.read_scores(row.run, filters=[
+            ("track", "==", track), ("target", "==", "vocals"), ("metric", "==", "SDR")])
         parts.append(scores.assign(config=row.config)[["config", "time", "score"]])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from repet_bench import costs, data, metrics, synthetic
+from repet_bench import costs, data, evaluation, synthetic
 from repet_bench.config import option
 from repet_bench.separation import Separator
 
@@ -158,7 +158,7 @@ def measure_eval(tracks: dict, repeats: int, cache: Path) -> tuple[dict, dict]:
             def once():
                 if path is not None and not warm:
                     path.unlink(missing_ok=True)
-                metrics.evaluate_track("x", refs, ests, data.RATE, 1.0, 1.0, backend, path)
+                evaluation.evaluate_track("x", refs, ests, data.RATE, 1.0, 1.0, backend, path)
 
             once()
             return median_time(once, repeats)
@@ -169,9 +169,9 @@ def measure_eval(tracks: dict, repeats: int, cache: Path) -> tuple[dict, dict]:
            "eval/fast_warm": fit(evaluate("fast", True), durations),
            "eval/museval": fit(evaluate("museval", False), durations),
            "eval/whole_track": fit(lambda d: median_time(
-               lambda: metrics.whole_track(*pair(d)), repeats), durations)}
+               lambda: evaluation.whole_track(*pair(d)), repeats), durations)}
     refs, ests = pair(durations[-1])
-    fixed = {"crosscheck": median_time(lambda: metrics.crosscheck(refs, ests, data.RATE, 1.0, 1.0),
+    fixed = {"crosscheck": median_time(lambda: evaluation.crosscheck(refs, ests, data.RATE, 1.0, 1.0),
                                        repeats)}
     return out, fixed
 

@@ -22,7 +22,7 @@ import numpy as np
 
 def child(stage: str, seconds: float, algo: str) -> None:
     import repet_bench  # noqa: F401  (puts ffmpeg on PATH for museval)
-    from repet_bench import metrics, separation, synthetic
+    from repet_bench import evaluation, separation, synthetic
     from repet_bench.config import option
 
     stems = synthetic.full_length(0, seconds)
@@ -42,8 +42,8 @@ def child(stage: str, seconds: float, algo: str) -> None:
         pass
     else:  # an eval backend, then the whole-track metrics, as the runner scores a track
         estimates = {"vocals": 0.5 * mixture, "accompaniment": 0.5 * mixture}
-        metrics.evaluate_track("t", refs, estimates, 44100, backend=stage)
-        metrics.whole_track(refs, estimates)
+        evaluation.evaluate_track("t", refs, estimates, 44100, backend=stage)
+        evaluation.whole_track(refs, estimates)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 """Predicted cost of the presets on the full MUSDB18 test set, from the measured cost model.
 
 MUSDB18 is not on this machine, so the dry run cannot read its track lengths; they are
-taken from the published SiSEC 2018 per-track figures (``results/reference/``: one
+taken from the published SiSEC 2018 per-track figures (``repet_bench/reference/``: one
 museval frame per second of audio, 50 test tracks, 12 439 s in all). Each preset's points
 are composed as the command line composes them (``dataset=musdb18``: ``.stem.mp4``
 decoding, ``dataset.decode_cache=true`` as the presets set it) and predicted with
@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 from repet_bench import costs
 from repet_bench.config import register_configs
 
-REFERENCE = Path(__file__).resolve().parent.parent / "results" / "reference" / "sisec18_pertrack.csv"
+REFERENCE = Path(__file__).resolve().parent.parent / "repet_bench" / "reference" / "sisec18_pertrack.csv"
 PRESETS = {
     "sisec18": ("+experiment=sisec18", {"+algo": ["repet", "repet_sim", "ft2d", "mix"],
                                         "algo.flavour": ["sisec18"]}),

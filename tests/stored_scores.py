@@ -16,12 +16,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
-from repet_bench import data, metrics
-from repet_bench.config import register_configs
+from repet_bench import data, evaluation
 from repet_bench.separation import separate
+from configs import compose_cfg, composed
 
 STORE = Path(__file__).parent / "data" / "stored_scores.csv"
 TOLERANCE_DB = 0.01
@@ -54,35 +52,26 @@ CONFIGURATIONS = {
 COLUMNS = ["configuration", "target", "metric", "frame", "score"]
 
 
-def compose_config(overrides: list[str]) -> dict:
-    """The resolved config of a command line's overrides, as a plain dict."""
-    register_configs()
-    with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        return OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)
-
-
 def sample_track():
     """The embedded sample as the default config's ``dataset=sample`` loads it."""
-    register_configs()
-    with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["+algo=mix"])
+    cfg = compose_cfg("+algo=mix")
     return data.load_track(data.list_tracks(cfg.dataset, Path(cfg.paths.cache).expanduser())[0])
 
 
 def compute(name: str, track) -> pd.DataFrame:
     """Per-frame museval scores of configuration ``name`` on ``track`` (a ``TrackAudio``)."""
-    cfg = compose_config(CONFIGURATIONS[name])
+    cfg = composed(*CONFIGURATIONS[name])
     result = separate(track.mixture, track.rate, cfg["algo"], cfg["stft"], cfg["mask"],
                       cfg["phase"], references=track.references, sources=track.sources)
-    scores = metrics.evaluate_track(track.ref.name, track.references, result.estimates,
+    scores = evaluation.evaluate_track(track.ref.name, track.references, result.estimates,
                                      track.rate, cfg["eval"]["win"], cfg["eval"]["hop"],
                                      cfg["eval"]["backend"])
     rows = [(name, target["name"], metric, frame, entry["metrics"][metric])
             for target in json.loads(scores.json)["targets"]
             for frame, entry in enumerate(target["frames"])
-            for metric in metrics.METRICS]
+            for metric in evaluation.METRICS]
     # The whole-track metrics (song-level nSDR, SI-SDR/SIR/SAR): one value, frame 0.
-    whole = metrics.whole_track(track.references, result.estimates)
+    whole = evaluation.whole_track(track.references, result.estimates)
     rows += [(name, target, metric, 0, value) for target, values in whole.items()
              for metric, value in values.items()]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -12,22 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
 import repet_bench as rb
 from repet_bench import data, io
-from repet_bench.config import register_configs
 from repet_bench.separation import separate as separate_with_configs
+from processes import cli
+from configs import composed
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def composed(*overrides: str) -> dict:
-    """The config the command line composes for ``overrides``."""
-    register_configs()
-    with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        return OmegaConf.to_container(compose("config", overrides=list(overrides)), resolve=True)
 
 
 @pytest.mark.parametrize("algo", ["repet", "ibm"])
@@ -123,10 +115,10 @@ def _readme_api_snippet() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_readme_python_api_snippet_runs_after_the_quick_start(tmp_path, cache):
     """What a new user pastes into `python` after the README's main command."""
-    run = subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet",
-                          "runner.progress=false"], cwd=tmp_path, capture_output=True, text=True)
+    run = cli("+algo=repet", "runner.progress=false", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     script = _readme_api_snippet() + "\nprint(board.to_json())\n"
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
@@ -137,11 +129,11 @@ def test_readme_python_api_snippet_runs_after_the_quick_start(tmp_path, cache):
     assert board["vocals_SDR"].iloc[0] == pytest.approx(0.853, abs=0.01)
 
 
+@pytest.mark.slow
 def test_load_scores_and_leaderboard_rank_runs(tmp_path, cache):
     for algo in ("mix", "repet"):
-        subprocess.run([sys.executable, "-m", "repet_bench", f"+algo={algo}",
-                        "runner.progress=false", f"paths.results={tmp_path}"], check=True,
-                       capture_output=True)
+        done = cli(f"+algo={algo}", "runner.progress=false", f"paths.results={tmp_path}")
+        assert done.returncode == 0, done.stderr
     scores = rb.load_scores(tmp_path)
     assert set(scores["config"]) == {"mix",
                                      "repet / soft / mixture"}

@@ -16,6 +16,7 @@ from hydra import compose, initialize_config_module
 from musdb_layout import STEM_ORDER, sample_stem_file
 from repet_bench import data, io, runner
 from repet_bench.config import RULES, register_configs
+from configs import compose_cfg
 
 GOOD = "Good - Track"
 RATE = 44100
@@ -40,12 +41,10 @@ def write_hq(root: Path, name: str, stems, rate=RATE, skip=(), subtype="PCM_16")
 
 
 def run(root: Path, tmp_path: Path, is_wav=True, overrides=()):
-    register_configs()
-    with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        cfg = compose("config", overrides=[
-            "+algo=repet", f"dataset={'musdb18hq' if is_wav else 'musdb18'}", f"dataset.root={root}",
-            "runner.n_jobs=1", "runner.progress=false", f"paths.cache={tmp_path / 'cache'}",
-            *overrides])
+    cfg = compose_cfg(
+        "+algo=repet", f"dataset={'musdb18hq' if is_wav else 'musdb18'}", f"dataset.root={root}",
+        "runner.n_jobs=1", "runner.progress=false", f"paths.cache={tmp_path / 'cache'}",
+        *overrides)
     return runner.run(cfg, tmp_path / "out")
 
 
@@ -118,6 +117,7 @@ def test_a_bad_track_fails_alone_with_a_clear_message(case, stems, tmp_path):
     assert f"test/{GOOD}" not in result.failures and result.n_scored == 1
 
 
+@pytest.mark.slow
 def test_stem_files_truncated_or_with_four_streams(stems, tmp_path, cache):
     root = tmp_path / "root" / "test"
     root.mkdir(parents=True)
@@ -163,7 +163,7 @@ def test_all_silent_vocals_are_scored_nan_with_the_reason(stems, tmp_path):
     from omegaconf import OmegaConf
 
     from repet_bench import report
-    from repet_bench.__main__ import format_summary
+    from repet_bench.cli import format_summary
 
     assert list(result.undefined) == ["test/Instrumental - Track"]
     cfg = OmegaConf.create({"algo": {"name": "repet"}, "mask": {"name": "soft"},
@@ -242,7 +242,7 @@ def test_every_numeric_parameter_rejects_invalid_values(key, tmp_path):
     algo = key.split(".")[1] if group == "algo" else None
     register_configs()
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        from repet_bench.__main__ import available
+        from repet_bench.config import available
 
         # (`in` is False for a mandatory key left unset: algo.root of estimates)
         algos = ["estimates"] if key == "algo.root" else [
@@ -265,11 +265,9 @@ def test_estimates_with_nan_samples_fail_the_track_like_nan_in_the_dataset(stems
             vocals[500, 1] = np.nan
         sf.write(folder / "vocals.wav", vocals, RATE, subtype="FLOAT")
         sf.write(folder / "accompaniment.wav", accompaniment, RATE, subtype="FLOAT")
-    register_configs()
-    with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        cfg = compose("config", overrides=[
-            "+algo=estimates", f"algo.root={est}", "dataset=musdb18hq", f"dataset.root={root}",
-            "runner.n_jobs=1", "runner.progress=false", f"paths.cache={tmp_path / 'cache'}"])
+    cfg = compose_cfg(
+        "+algo=estimates", f"algo.root={est}", "dataset=musdb18hq", f"dataset.root={root}",
+        "runner.n_jobs=1", "runner.progress=false", f"paths.cache={tmp_path / 'cache'}")
     result = runner.run(cfg, tmp_path / "out")
     assert result.n_scored == 1 and list(result.failures) == ["test/Bad - NaN estimate"]
     error = result.failures["test/Bad - NaN estimate"]

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import dataset_cfg
 
-from repet_bench import cache, data, metrics, io
+from repet_bench import cache, data, evaluation, io
+from processes import cli
 
 
 @pytest.fixture()
@@ -85,15 +86,16 @@ def test_damaged_reference_statistics_are_recomputed(sample_track, tmp_path, cap
     refs = {k: v[: 3 * 44100] for k, v in sample_track.references.items()}
     est = {k: 0.9 * v for k, v in refs.items()}
     path = tmp_path / "refstats" / "key.npz"
-    clean = metrics.evaluate_track("t", refs, est, 44100, backend="fast")
-    metrics.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
+    clean = evaluation.evaluate_track("t", refs, est, 44100, backend="fast")
+    evaluation.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
     _damage(path, how)
     with caplog.at_level(logging.WARNING, logger="repet_bench"):
-        again = metrics.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
+        again = evaluation.evaluate_track("t", refs, est, 44100, backend="fast", stats_path=path)
     assert again.json == clean.json
     assert str(path) in caplog.text
 
 
+@pytest.mark.slow
 def test_stale_temporaries_of_a_shared_cache_go_and_live_ones_stay(tmp_path):
     folder = tmp_path / "decoded"
     folder.mkdir()
@@ -139,6 +141,7 @@ def test_a_valid_file_that_is_not_the_one_written_is_rejected(tmp_path, caplog):
     assert not (tmp_path / "a.npz").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["museval", "fast"])
 def test_a_run_on_a_damaged_cache_publishes_the_right_scores(tmp_path, backend):
     """The fault that once went unnoticed: zeroed bytes in a cached decode changed the
@@ -148,10 +151,8 @@ def test_a_run_on_a_damaged_cache_publishes_the_right_scores(tmp_path, backend):
     env = {**os.environ, "REPET_BENCH_CACHE": str(tmp_path / "cache")}
 
     def run(results, *extra):
-        done = subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet",
-                               f"eval={backend}", f"paths.results={tmp_path / results}",
-                               "runner.progress=false", *extra],
-                              capture_output=True, text=True, env=env, timeout=600)
+        done = cli("+algo=repet", f"eval={backend}", f"paths.results={tmp_path / results}",
+                   "runner.progress=false", *extra, env=env)
         assert done.returncode == 0, done.stderr
         (scores,) = (tmp_path / results).rglob("scores.parquet")
         return done, pd.read_parquet(scores)["score"].to_numpy()

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import museval
 import pandas as pd
 import pytest
 
 from musdb_layout import TEST_NAMES, make_hq_root, make_stems_root
+from processes import cli
+
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
 
 SAMPLE = "The Easton Ellises - Falcon 69"
-
-
-def cli(*args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "repet_bench", *args], cwd=cwd,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=600)
 
 
 def test_main_command_runs_on_the_sample_and_resumes(tmp_path, cache):

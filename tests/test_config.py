@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
-from repet_bench.__main__ import available
+from repet_bench.config import available
 from repet_bench.algorithms import FLAVOURS
 from repet_bench.config import register_configs, unknown_keys, validate
 

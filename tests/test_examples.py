@@ -6,7 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import jupytext
+
+import pytest
 from nbclient import NotebookClient
+
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

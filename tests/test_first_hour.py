@@ -6,20 +6,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import soundfile as sf
 
-from processes import start_run
+import pytest
+
+from processes import cli, start_run
 from repet_bench.commands import sweep_name
 
 
-def cli(*args, cwd, timeout=600):
-    return subprocess.run([sys.executable, "-m", "repet_bench", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
-
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
 
 def test_help_describes_the_tool_and_lists_options_without_internal_names(tmp_path):
     done = cli("--help", cwd=tmp_path)

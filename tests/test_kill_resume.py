@@ -14,6 +14,9 @@ import pytest
 
 from processes import start_run
 
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
+
 ARGS = ["+algo=repet", "dataset=synthetic", "dataset.duration=4", "runner.progress=false"]
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,13 +12,16 @@ import pytest
 import soundfile as sf
 
 from repet_bench import entries, report
+import processes
+
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
 
 NAME = "The Easton Ellises - Falcon 69"
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "repet_bench", *args, "runner.progress=false"],
-                          cwd=cwd, capture_output=True, text=True, timeout=600)
+    return processes.cli(*args, "runner.progress=false", cwd=cwd)
 
 
 @pytest.fixture(scope="module")

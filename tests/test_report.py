@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from repet_bench import metrics, report, results, sisec18, stats
+from repet_bench import evaluation, report, results, sisec18, stats
 from repet_bench.config import config_hash
 from repet_bench.results import SCORE_COLUMNS
 from repet_bench.config import option
+from processes import cli
 
 TRACKS = [f"Artist {i} - Song {i}" for i in range(8)]
 BASE = np.arange(8.0)                       # per-track vocals SDR of the "worse" config
@@ -124,7 +125,7 @@ def test_ranking_medians_and_tests(synthetic_results):
                              / "+algo=repet,mask=binary" / "scores.parquet")
     summary = results.aggregate(scores)
     for target in ("vocals", "accompaniment"):
-        for metric in metrics.METRICS:
+        for metric in evaluation.METRICS:
             assert main.loc["repet / binary / mixture", f"{target}_{metric}"] == \
                 pytest.approx(summary.loc[target, metric])
 
@@ -232,15 +233,15 @@ def real_report(cache, tmp_path_factory) -> Path:
     """Two real runs of the sample (soft and binary mask) and the CLI report on them."""
     results = tmp_path_factory.mktemp("results")
     for extra in ([], ["mask=binary"]):
-        subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet",
-                        f"paths.results={results}", "runner.progress=false", *extra],
-                       check=True, capture_output=True, text=True)
+        run = cli("+algo=repet", f"paths.results={results}", "runner.progress=false", *extra)
+        assert run.returncode == 0, run.stderr
     done = subprocess.run([sys.executable, "-m", "repet_bench.report", str(results)],
                           check=True, capture_output=True, text=True)
     assert "2 ranked in 1 group(s)" in done.stdout
     return results / "report"
 
 
+@pytest.mark.slow
 def test_cli_on_real_runs(real_report):
     for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html",
                  "plots/g1_boxplot.png", "plots/g1_heatmap.png", "plots/g1_scatter.png"):
@@ -288,6 +289,7 @@ def _browser(chromium: str, profile: Path, *args: str) -> subprocess.CompletedPr
         capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_html_in_headless_browser(real_report, tmp_path):
     chromium = _chromium()
     page = (real_report / "leaderboard.html").read_text()
@@ -308,13 +310,13 @@ def test_html_in_headless_browser(real_report, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache, capsys):
     import soundfile as sf
 
     for extra in ([], ["mask=binary"]):
-        r = subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet", "save_estimates=true",
-                            "estimates_seconds=2", "runner.progress=false", *extra],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        r = cli("+algo=repet", "save_estimates=true", "estimates_seconds=2",
+                "runner.progress=false", *extra, cwd=tmp_path, timeout=300)
         assert r.returncode == 0, r.stderr
     runs = sorted((tmp_path / "results" / "runs").iterdir())
     folder = runs[0] / "estimates" / "test" / "The Easton Ellises - Falcon 69"
@@ -339,9 +341,9 @@ def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache, cap
         assert (out / src).resolve().exists(), src
 
 
+@pytest.mark.slow
 def test_track_analysis_plots_beat_spectrum_and_models(tmp_path, cache):
-    r = subprocess.run([sys.executable, "-m", "repet_bench", "+algo=repet", "runner.progress=false"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = cli("+algo=repet", "runner.progress=false", cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "report"
     name = "The Easton Ellises - Falcon 69"

@@ -24,11 +24,11 @@ def test_the_fast_backend_leaves_room_for_more_workers():
 
 
 def test_auto_workers_are_sized_for_the_runs_evaluation_backends(monkeypatch):
-    from repet_bench import resources, runner
+    from repet_bench import resources, runner, workers
 
     monkeypatch.setattr(runner.data, "track_seconds", lambda ref: 420.0)
     monkeypatch.setattr(resources, "available_memory", lambda: 24 * GB)
-    monkeypatch.setattr(runner, "available_memory", lambda: 24 * GB)
+    monkeypatch.setattr(workers, "available_memory", lambda: 24 * GB)
     monkeypatch.setattr(resources.os, "cpu_count", lambda: 8)
     fast, museval = ({"algo": {"name": "repet"}, "eval": {"backend": b}}
                      for b in ("fast", "museval"))

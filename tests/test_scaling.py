@@ -5,16 +5,18 @@ import os
 import subprocess
 import sys
 
-from hydra import compose, initialize_config_module
+import pytest
 
-from repet_bench.config import register_configs
 
+from configs import compose_cfg
+
+
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
 
 def test_slurm_launcher_example_composes():
-    register_configs()
-    with initialize_config_module("repet_bench.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["+algo=repet", "hydra/launcher=slurm",
-                                           "hydra.launcher.partition=cpu"], return_hydra_config=True)
+    cfg = compose_cfg("+algo=repet", "hydra/launcher=slurm", "hydra.launcher.partition=cpu",
+                      hydra=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
     assert (launcher.partition, launcher.cpus_per_task, launcher.mem_gb) == ("cpu", 8, 64)

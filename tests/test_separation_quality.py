@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from repet_bench import metrics, separation
+from repet_bench import evaluation, separation
 from repet_bench.config import option
 
 ALGO = {"name": "repet", "min_period": 0.8, "max_period": 8.0, "period": None, "high_pass_cutoff": 100.0}
@@ -16,7 +16,7 @@ MIN_MARGIN_DB = 8.0
 
 
 def vocals_sdr(references, estimates, rate):
-    scores = metrics.evaluate_track("t", references, estimates, rate)
+    scores = evaluation.evaluate_track("t", references, estimates, rate)
     assert scores.error is None
     frames = json.loads(scores.json)["targets"][0]["frames"]
     return float(np.nanmedian([float(f["metrics"]["SDR"]) for f in frames]))

@@ -145,6 +145,7 @@ def test_bad_uses_are_refused_with_the_fix(tracks):
         rb.separate(mixture, 44100, "sigsep_oracle", method="IRM3", sources=sources)
 
 
+@pytest.mark.slow
 def test_cli_scores_an_oracle_on_a_musdb18hq_root(tmp_path, cache):
     root = make_hq_root(tmp_path / "hq", cache)
     run_dir = tmp_path / "run"

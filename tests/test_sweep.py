@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,17 +13,15 @@ import pandas as pd
 import pytest
 
 from musdb_layout import TEST_NAMES, make_stems_root
-from processes import start_run
+from processes import cli, start_run
+
+# Every test here starts the command line in processes of its own.
+pytestmark = pytest.mark.slow
 
 GRID = ["-m", "+algo=repet,oracle", "mask=soft,binary", "dataset=synthetic",
         "dataset.n_tracks=2", "dataset.duration=8", "runner.n_jobs=1", "runner.progress=false"]
 TIMINGS = {"load_seconds", "separation_seconds", "evaluation_seconds", "crosscheck_seconds",
            "shared"}
-
-
-def cli(*args, cwd, timeout=600):
-    return subprocess.run([sys.executable, "-m", "repet_bench", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def sweep_dir(cwd: Path) -> Path:

@@ -1,4 +1,4 @@
-"""repet_bench's Hydra launcher (``hydra/launcher=shared``): see :mod:`repet_bench.sweep`."""
+"""repet_bench's Hydra launcher (``hydra/launcher=shared``): see :func:`repet_bench.runner.run_points`."""
 
 from .shared_launcher import SharedLauncher
 

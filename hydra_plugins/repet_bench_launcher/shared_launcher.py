@@ -1,12 +1,12 @@
 """A Hydra launcher that gives repet_bench every point of a sweep at once.
 
 Hydra's basic launcher runs the points one after another, each from scratch. This one
-first runs :func:`repet_bench.sweep.run_shared` on all of them (one decode per track, one
+runs all of them in one :func:`repet_bench.runner.run_points` (one decode per track, one
 separation per algorithm and STFT, the points' files written as their own runs would),
-then runs each point as the basic launcher does (same run dirs, ``.hydra/`` files, logs
-and exit codes); each point's run then only collects what the shared pass wrote.
-``hydra/launcher=basic`` is the point-by-point sweep. Selected by
-``conf/hydra/launcher/shared.yaml``.
+then launches each point as the basic launcher does (same run dirs, ``.hydra/`` files,
+logs and exit codes) with a task that reports the outcome the pass returned for it
+(:func:`repet_bench.cli.report`). ``hydra/launcher=basic`` is the point-by-point sweep.
+Selected by ``conf/hydra/launcher/shared.yaml``.
 
 It lives in ``hydra_plugins`` because Hydra instantiates launchers only from there;
 :func:`repet_bench.config.register_configs` registers it explicitly too, since Hydra's
@@ -42,7 +42,8 @@ class SharedLauncher(Launcher):
 
     def launch(self, job_overrides: Sequence[Sequence[str]],
                initial_job_idx: int) -> Sequence[JobReturn]:
-        from repet_bench.sweep import run_shared
+        from repet_bench.cli import report
+        from repet_bench.runner import run_points
 
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
@@ -55,22 +56,32 @@ class SharedLauncher(Launcher):
             with open_dict(sweep_config):
                 sweep_config.hydra.job.id = sweep_config.hydra.job.num = idx
             configs.append(sweep_config)
-        # The shared pass logs as the points' runs do (their console handler; the run dirs'
-        # log files belong to the points' own runs).
+        # The pass logs as the points' runs do (their console handler; the run dirs' log
+        # files belong to the points' launches).
         configure_log(_console_only(self.config.hydra.job_logging), self.config.hydra.verbose)
-        run_shared([_task_config_and_dir(c) for c in configs])
+        outcomes = run_points([_task_config_and_dir(c) for c in configs])
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         log.info(f"Launching {len(configs)} jobs locally")
         runs = []
-        for idx, (overrides, sweep_config) in enumerate(zip(job_overrides, configs),
-                                                        start=initial_job_idx):
+        for idx, (overrides, sweep_config, outcome) in enumerate(
+                zip(job_overrides, configs, outcomes), start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+            # Hydra's task for this point is app (run, then report); its run is done.
+            task = _reporter(report, outcome)
             runs.append(run_job(hydra_context=self.hydra_context,
-                                task_function=self.task_function, config=sweep_config,
+                                task_function=task, config=sweep_config,
                                 job_dir_key="hydra.sweep.dir",
                                 job_subdir_key="hydra.sweep.subdir"))
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return runs
+
+
+def _reporter(report, outcome) -> TaskFunction:
+    """A point's task: report its ``outcome`` of the shared pass."""
+    def report_point(cfg: DictConfig) -> None:
+        report(cfg, outcome)
+
+    return report_point
 
 
 def _task_config_and_dir(config: DictConfig) -> tuple[DictConfig, Path]:

@@ -31,7 +31,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..stft import Stft
+from ..stft import NUSSL2018_EPSILON, Stft
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,9 @@ class Algorithm:
     "vocals"}`` of the same shape; returns the estimates ``{"vocals",
     "accompaniment"}`` itself, with its own transform (the run's STFT, mask and phase do
     not apply).
+    ``reads_estimates``: another method's output, read not made: called as ``fn(track,
+    root=...)`` with the :class:`repet_bench.data.TrackAudio`; returns ``(estimates,
+    info)`` (:func:`repet_bench.estimates.load_estimates`).
     """
 
     name: str
@@ -108,11 +111,12 @@ class Algorithm:
     needs_references: bool = False
     mixture_estimates: bool = False
     needs_sources: bool = False
+    reads_estimates: bool = False
 
     @property
     def uses_strategies(self) -> bool:
         """Whether the run's STFT, mask and phase options shape its estimates."""
-        return not (self.mixture_estimates or self.needs_sources)
+        return not (self.mixture_estimates or self.needs_sources or self.reads_estimates)
 
     def __call__(self, *inputs, **params):
         """Run on ``inputs`` (``magnitude, ctx``, or ``mixture, sources`` for
@@ -129,7 +133,7 @@ ALGORITHMS: dict[str, Algorithm] = {}
 
 
 def register(name: str, *, needs_references: bool = False, mixture_estimates: bool = False,
-             needs_sources: bool = False):
+             needs_sources: bool = False, reads_estimates: bool = False):
     """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name`` (for
     ``needs_sources``: ``fn(mixture, sources, **params) -> estimates``, see
     :class:`Algorithm`).
@@ -141,7 +145,7 @@ def register(name: str, *, needs_references: bool = False, mixture_estimates: bo
         if name in ALGORITHMS:
             raise ValueError(f"algorithm {name!r} is registered twice")
         ALGORITHMS[name] = Algorithm(name, fn, needs_references, mixture_estimates,
-                                     needs_sources)
+                                     needs_sources, reads_estimates)
         return fn
 
     return decorator
@@ -167,7 +171,7 @@ def is_bound(name: str | None) -> bool:
 def uses_strategies(name: str | None) -> bool:
     """Whether the run's STFT, mask and phase shape the estimates of algorithm ``name``
     (not for the mixture anchor, SiSEC's sigsep oracles, nor precomputed ``estimates``,
-    which are read, not separated, and not registered)."""
+    which are read, not separated)."""
     algorithm = ALGORITHMS.get(name)
     return algorithm is not None and algorithm.uses_strategies
 
@@ -178,8 +182,6 @@ def residual(magnitude: np.ndarray, background: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0, out=out)  # in place: one full-size array, not two
 
 
-# nussl 0.1.6a0's constants.EPSILON, in the masks of its REPET family.
-SISEC18_EPS = 1e-16
 
 
 def sisec18_mask(model: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
@@ -188,8 +190,8 @@ def sisec18_mask(model: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
     ``model`` (float64, overwritten) and ``magnitude`` ``V`` are ``(freq, frames, channels)``.
     """
     np.minimum(model, magnitude, out=model)
-    model += SISEC18_EPS
+    model += NUSSL2018_EPSILON
     for ch in range(model.shape[-1]):  # one channel's temporary at a time
-        model[..., ch] /= magnitude[..., ch] + SISEC18_EPS
+        model[..., ch] /= magnitude[..., ch] + NUSSL2018_EPSILON
     return model
 

@@ -1,13 +1,13 @@
-"""museval BSS Eval v4 on the (vocals, accompaniment) pair, museval JSON and tidy rows.
+"""BSS Eval v4 on the (vocals, accompaniment) pair, whole-track metrics, the cross-check.
 
-A thin wrapper: museval computes the metrics, museval's ``TrackStore`` writes its own
-JSON (so ``museval.EvalStore`` / ``MethodStore.add_eval_dir`` read our results), and the
-tidy table is read back from those JSON files, so both always agree.
+museval (or :mod:`repet_bench.bsseval_fast`, checked against it) computes the framewise
+metrics and museval's ``TrackStore`` writes its JSON document, so ``museval.EvalStore`` /
+``MethodStore.add_eval_dir`` read our results; :mod:`repet_bench.rundir` stores that
+document and reads the tidy table back from it, so both always agree.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cache
+from . import bsseval_fast, cache
 from .data import TARGETS, ensure_ffmpeg
-from .io import atomic_write_text
 
 METRICS = ("SDR", "SIR", "SAR", "ISR")
 # Whole-track scale-invariant metrics (Le Roux et al., ICASSP 2019), as nussl's
@@ -61,8 +60,6 @@ def _bss_eval(references: list, estimates: list, win: int, hop: int, backend: st
         import museval
 
         return museval.evaluate(references, estimates, win=win, hop=hop, mode="v4")
-    from . import bsseval_fast
-
     refs = np.stack(references)
     stats = None
     if stats_path is not None:
@@ -113,9 +110,8 @@ def evaluate_track(
                                        stats_path)
     except ValueError as exc:  # a whole reference or estimate is silent: undefined
         error = str(exc)
-        from .bsseval_fast import frame_bounds  # museval's framing, restated once there
-
-        n_frames = len(frame_bounds(len(references[TARGETS[0]]), win_n, hop_n)[0])
+        # museval's framing, restated once in bsseval_fast
+        n_frames = len(bsseval_fast.frame_bounds(len(references[TARGETS[0]]), win_n, hop_n)[0])
         nan = np.full((len(TARGETS), n_frames), np.nan)
         sdr = isr = sir = sar = nan
     for i, target in enumerate(TARGETS):
@@ -145,7 +141,7 @@ def any_source_silent(sources: np.ndarray, channel_axis: int = 2) -> bool:
 
     ``sources`` is ``(nsrc, samples, channels)``, or ``(channels, nsrc, samples)`` with
     ``channel_axis=0``. museval keeps this private
-    (``metrics._any_source_silent``), so the rule is restated here to apply it to the
+    (``museval.metrics._any_source_silent``), so the rule is restated here to apply it to the
     whole-track metrics too.
     """
     return bool(np.any(np.all(sources.sum(axis=channel_axis) == 0, axis=1)))
@@ -254,33 +250,11 @@ def whole_track_rows(values: dict, track: str, subset: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
-def write_json(path: Path, scores: TrackScores) -> None:
-    atomic_write_text(path, scores.json)
-
-
-def read_json(path: Path, track: str, subset: str) -> pd.DataFrame:
-    """Tidy rows of one museval JSON file: track, subset, target, metric, frame, time, score."""
-    return tidy_rows(Path(path).read_text(), track, subset)
-
-
-def tidy_rows(text: str, track: str, subset: str) -> pd.DataFrame:
-    """Tidy rows of a museval JSON document (:attr:`TrackScores.json`)."""
-    doc = json.loads(text)
-    rows = []
-    for target in doc["targets"]:
-        for frame, entry in enumerate(target["frames"]):
-            for metric in METRICS:
-                value = entry["metrics"][metric]
-                rows.append((track, subset, target["name"], metric, frame, entry["time"],
-                             math.nan if value is None else float(value)))
-    return pd.DataFrame(rows, columns=ROW_COLUMNS)
-
-
 # The fast backend is checked against museval on this much of one track of every run
 # (its middle: intros and outros are often silent, and a silent frame compares nothing).
 CROSSCHECK_SECONDS = 10.0
 # Beyond this the run warns loudly: scores that differ by more are not museval's numbers.
-CROSSCHECK_TOLERANCE_DB = 0.01
+CROSSCHECK_TOLERANCE_DB = bsseval_fast.ILL_CONDITIONED_AGREEMENT_DB
 
 
 def crosscheck(references: dict, estimates: dict, rate: int, win: float, hop: float,
@@ -351,3 +325,18 @@ def largest_difference(check: dict | None) -> tuple[str, float] | None:
         return None
     worst = max(diffs, key=diffs.get)
     return worst, diffs[worst]
+
+
+def crosscheck_warning(check: dict | None) -> str | None:
+    """What the run's log, its summary and the report say when a cross-check
+    (:func:`crosscheck`) differs by more than :data:`CROSSCHECK_TOLERANCE_DB`; else None.
+
+    >>> crosscheck_warning({"max_abs_diff_db": {"SDR": 0.05}})[:46]
+    'eval=fast differs from museval by 0.05 dB (SDR'
+    """
+    worst = largest_difference(check)
+    if not worst or worst[1] <= CROSSCHECK_TOLERANCE_DB:
+        return None
+    return (f"eval=fast differs from museval by {worst[1]:.2g} dB ({worst[0]}) on its "
+            f"cross-check, above {CROSSCHECK_TOLERANCE_DB} dB: these scores are not "
+            "museval's; rerun with eval=museval and report it")
