@@ -2,7 +2,8 @@
 
 The yaml files under ``conf/`` hold the values and the documentation; these classes hold
 the types (a value here is ``MISSING`` wherever a yaml sets it: each default is written
-once, and :func:`option` reads it for the Python API and the report). Groups whose options take different parameters (algo, mask, phase) have one
+once, and :func:`option` reads it for the Python API and the report). Groups whose options
+take different parameters (algo, mask, phase) have one
 schema per option, pulled in by the option's yaml (``defaults: [base_<name>, _self_]``);
 the others share one schema.
 """
@@ -67,31 +68,35 @@ class AlgoConfig:
 
 
 @dataclass
-class RepetConfig(AlgoConfig):
+class FlavouredConfig(AlgoConfig):
+    """An algorithm in several versions (algorithms.registry.FLAVOURS)."""
+
+    flavour: str = MISSING
+
+
+@dataclass
+class RepetConfig(FlavouredConfig):
     name: str = "repet"
     min_period: float = MISSING
     max_period: float = MISSING
     period: Optional[float] = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
-class RepetSimConfig(AlgoConfig):
+class RepetSimConfig(FlavouredConfig):
     name: str = "repet_sim"
     similarity_threshold: float = MISSING
     min_distance_between_frames: float = MISSING
     max_repeating_frames: int = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
-class Ft2dConfig(AlgoConfig):
+class Ft2dConfig(FlavouredConfig):
     name: str = "ft2d"
     peak_method: Optional[str] = MISSING
     neighborhood_size: list[int] = MISSING
     quadrants: list[int] = MISSING
     nussl_quirks: bool = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
@@ -117,38 +122,33 @@ class OracleConfig(AlgoConfig):
 
 
 @dataclass
-class RpcaConfig(AlgoConfig):
+class RpcaConfig(FlavouredConfig):
     name: str = "rpca"
     num_iterations: int = MISSING
     epsilon: float = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
-class HpssConfig(AlgoConfig):
+class HpssConfig(FlavouredConfig):
     name: str = "hpss"
     kernel_size: int = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
-class HplpConfig(AlgoConfig):
+class HplpConfig(FlavouredConfig):
     name: str = "hplp"
     cutoff: float = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
-class SigsepOracleConfig(AlgoConfig):
+class SigsepOracleConfig(FlavouredConfig):
     name: str = "sigsep_oracle"
     method: str = MISSING
-    flavour: str = MISSING
 
 
 @dataclass
-class MixConfig(AlgoConfig):
+class MixConfig(FlavouredConfig):
     name: str = "mix"
-    flavour: str = MISSING
 
 
 @dataclass

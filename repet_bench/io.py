@@ -70,7 +70,8 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
             pass
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             raise DiskFullError(errno.ENOSPC, f"no space left on the device while writing {path}; "
-                                "free some space and rerun the same command (finished tracks are kept)") from exc
+                                "free some space and rerun the same command (finished tracks "
+                                "are kept)") from exc
         raise
 
 

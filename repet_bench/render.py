@@ -180,7 +180,8 @@ def group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.D
     md = [f"Tracks ({len(names)}): {', '.join(names)}" if len(names) <= 10
           else f"{len(names)} tracks (listed in the HTML report).", _markdown(shown)]
     page = [f'<details><summary>{len(names)} track(s)</summary><p class="note">'
-            f"{html.escape('; '.join(names))}</p></details>", f'<div class="scroll">{_html_table(shown, "leaderboard")}</div>']
+            f"{html.escape('; '.join(names))}</p></details>",
+            f'<div class="scroll">{_html_table(shown, "leaderboard")}</div>']
     if covers_reference(group, reference):
         same = ("These are SiSEC 2018's 50 MUSDB18 test tracks at full length: the "
                 "published entries below are comparable, per track.")

@@ -144,7 +144,8 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         Two configurations for the per-track scatter (label, run dir name or config hash
         prefix); default: the runner-up against the best of each leaderboard.
     reference_dir : Path, optional
-        Folder of the SiSEC 2018 CSVs (default: the package's ``repet_bench/reference``, shipped in the wheel).
+        Folder of the SiSEC 2018 CSVs (default: the package's ``repet_bench/reference``,
+        shipped in the wheel).
     extra_sections : sequence of Section
         Appended to the page.
     listen_tracks : sequence of str, optional

@@ -75,8 +75,6 @@ FIELD_FILE = "sisec18_field_summary.csv"
 
 REFERENCE_TITLE = ("Published: SiSEC 2018, full MUSDB18 test set (50 tracks) — "
                    "not comparable to runs on other tracks")
-# Dataset keys that only choose which tracks (the scored track set says that) or where
-# files live; every other dataset key (name, excerpt, generator seed...) changes the audio.
 
 
 def implementation(config: dict) -> str:

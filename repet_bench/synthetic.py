@@ -72,7 +72,8 @@ def _loop(spec: SyntheticSpec, rng) -> dict[str, np.ndarray]:
         if s == 0 or rng.random() < 0.25:
             m = min(int(0.18 * RATE), n - start)
             t = np.arange(m) / RATE
-            drums[start : start + m] += np.sin(2 * np.pi * (50 + 90 * np.exp(-t / 0.03)) * t) * np.exp(-t / 0.09)
+            drums[start : start + m] += (np.sin(2 * np.pi * (50 + 90 * np.exp(-t / 0.03)) * t)
+                                         * np.exp(-t / 0.09))
         if rng.random() < 0.2:
             m = min(int(0.12 * RATE), n - start)
             drums[start : start + m] += 0.5 * rng.standard_normal(m) * _envelope(m, 0.001, 0.05)

@@ -103,21 +103,6 @@ def engine(runner: dict):
             cluster.close()
 
 
-def fan_out(work: Callable, todo: list, runner: dict, n_jobs: int, done: Callable,
-            *args) -> None:
-    """``work(item, *args, parent_pid)`` for each item of ``todo`` on ``n_jobs`` workers;
-    ``done(result)`` for each result, in the order they finish."""
-    # loky's workers are this process's children and must die with it; dask's workers
-    # belong to their cluster.
-    parent = os.getpid() if runner["backend"] == "loky" else None
-    with engine(runner):
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(work)(item, *args, parent) for item in todo)
-        for result in tqdm(results, total=len(todo), desc="tracks", unit="track",
-                           disable=not runner["progress"] or not todo):
-            done(result)
-
-
 def _worker_lost_errors() -> tuple:
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
@@ -133,11 +118,21 @@ def _worker_lost_errors() -> tuple:
 
 def process_all(work: Callable, todo: list, runner: dict, n_jobs: int, unfinished: Callable,
                 done: Callable, *args) -> list:
-    """:func:`fan_out`; if a worker is killed (out of memory), retry ``unfinished(todo)``
-    once more with half the workers each time. Returns the items lost at one worker."""
+    """``work(item, *args, parent_pid)`` for each item of ``todo`` on ``n_jobs`` workers,
+    ``done(result)`` for each result as it finishes; if a worker is killed (out of memory),
+    ``unfinished(todo)`` again with half the workers each time. Returns the items lost
+    at one worker."""
+    # loky's workers are this process's children and must die with it; dask's workers
+    # belong to their cluster.
+    parent = os.getpid() if runner["backend"] == "loky" else None
     while True:
         try:
-            fan_out(work, todo, runner, n_jobs, done, *args)
+            with engine(runner):
+                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(work)(item, *args, parent) for item in todo)
+                for result in tqdm(results, total=len(todo), desc="tracks", unit="track",
+                                   disable=not runner["progress"] or not todo):
+                    done(result)
             return []
         except _worker_lost_errors():
             todo = unfinished(todo)

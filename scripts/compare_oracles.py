@@ -5,7 +5,8 @@ vocals and accompaniment evaluated together as a pair, as SiSEC 2018 did).
     REPET_BENCH_CACHE=/tmp/rbcache python scripts/compare_oracles.py
 
 Two comparisons: the package's exact counterparts (``+algo=sigsep_oracle``, the
-``sigsep_*`` shorthands, and ``+algo=mix algo.flavour=sisec18`` for MIX.py), whose estimates must be those of this independent port
+``sigsep_*`` shorthands, and ``+algo=mix algo.flavour=sisec18`` for MIX.py), whose estimates
+must be those of this independent port
 (waveform closeness, and median SDR within 0.05 dB: tests/test_sigsep_oracles.py checks
 it); and the harness's two-target ``oracle`` (ibm / irm with our masks and STFTs), which
 is not SiSEC's rule and scores above it.

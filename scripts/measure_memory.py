@@ -47,7 +47,8 @@ def child(stage: str, seconds: float, algo: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--durations", type=float, nargs="+", default=[60, 120, 240])
     parser.add_argument("--algo", default="repet")
     parser.add_argument("--stages", nargs="+", default=["separation", "museval", "fast"])
@@ -72,7 +73,8 @@ def _isolated_peak(stage: str, seconds: float, algo: str) -> float:
     """Peak RSS (MB) of one child, read in its own parent: RUSAGE_CHILDREN's ru_maxrss is
     the maximum over all children a process ever had, so each measurement needs a fresh one."""
     code = ("import resource, subprocess, sys;"
-            f"subprocess.run([sys.executable, {__file__!r}, '--child', {stage!r}, {str(seconds)!r}, {algo!r}], check=True);"
+            f"subprocess.run([sys.executable, {__file__!r}, '--child', {stage!r}, "
+            f"{str(seconds)!r}, {algo!r}], check=True);"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024

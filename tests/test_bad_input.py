@@ -94,11 +94,13 @@ def _channels(root, stems):
 
 
 TRACK_CASES = {
-    "hq folder missing vocals.wav": (hq_case(lambda r, s: write_hq(r, "Bad - No Vocals", s, skip=("vocals",)) and "vocals.wav is missing"), True),
+    "hq folder missing vocals.wav": (hq_case(lambda r, s: write_hq(
+        r, "Bad - No Vocals", s, skip=("vocals",)) and "vocals.wav is missing"), True),
     "mismatched stem lengths": (hq_case(_mismatch), True),
     "mismatched stem channel counts": (hq_case(_channels), True),
     "48 kHz files": (hq_case(lambda r, s: write_hq(r, "Bad - 48k", s, rate=48000) and "resample"), True),
-    "track shorter than one STFT window": (hq_case(lambda r, s: write_hq(r, "Bad - Short", s[:, :1000]) and "too short"), True),
+    "track shorter than one STFT window": (hq_case(
+        lambda r, s: write_hq(r, "Bad - Short", s[:, :1000]) and "too short"), True),
     "NaN/Inf samples": (hq_case(_nan), True),
     "every wav truncated (header longer than the data)": (hq_case(_truncated_all), True),
     "only mixture.wav truncated": (hq_case(_truncated_mixture), True),

@@ -30,7 +30,8 @@ def test_sample_is_a_one_track_musdb_root(cache, sample_track):
 def test_musdb_layouts_list_subsets_splits_and_filters(layout, stems_root, hq_root, cache):
     root, is_wav = (stems_root, False) if layout == "stems" else (hq_root, True)
     cfg = dict(name="musdb18", root=str(root), is_wav=is_wav)
-    names = lambda **kw: [r.name for r in data.list_tracks(dataset_cfg(**cfg, **kw), cache)]
+    def names(**kw):
+        return [r.name for r in data.list_tracks(dataset_cfg(**cfg, **kw), cache)]
     assert names(subsets="test") == sorted(TEST_NAMES)
     assert names(subsets=["train", "test"]) == sorted([VALID_NAME, TRAIN_NAME]) + sorted(TEST_NAMES)
     assert names(subsets="train", split="valid") == [VALID_NAME]
@@ -100,7 +101,8 @@ def test_bad_track_files_name_the_file(tmp_path, cache):
 
 
 @pytest.mark.parametrize("layout", ["stems", "hq"])
-def test_decode_cache_gives_identical_audio_and_is_reused(layout, stems_root, hq_root, cache, tmp_path, monkeypatch):
+def test_decode_cache_gives_identical_audio_and_is_reused(layout, stems_root, hq_root, cache, tmp_path,
+                                                          monkeypatch):
     root, is_wav = (stems_root, False) if layout == "stems" else (hq_root, True)
     ref = data.list_tracks(dataset_cfg(name="m", root=str(root), is_wav=is_wav, duration=2.0), cache)[0]
     direct = data.load_track(ref)
@@ -111,4 +113,5 @@ def test_decode_cache_gives_identical_audio_and_is_reused(layout, stems_root, hq
     for track in (first, second):
         np.testing.assert_array_equal(track.mixture, direct.mixture)
         np.testing.assert_array_equal(track.references["accompaniment"], direct.references["accompaniment"])
-    assert data.decode_key(ref) != data.decode_key(data.TrackRef(ref.name, ref.subset, ref.path, is_wav, 0.5, 2.0))
+    excerpt = data.TrackRef(ref.name, ref.subset, ref.path, is_wav, 0.5, 2.0)
+    assert data.decode_key(ref) != data.decode_key(excerpt)

@@ -37,7 +37,8 @@ def test_chunked_forward_equals_scipy_in_one_call():
 
     from repet_bench import stft as stft_module
 
-    x = np.random.default_rng(5).standard_normal((3 * stft_module.FRAME_CHUNK * 512 + 777, 2)).astype(np.float32)
+    n = 3 * stft_module.FRAME_CHUNK * 512 + 777
+    x = np.random.default_rng(5).standard_normal((n, 2)).astype(np.float32)
     stft = Stft()
     frames = -(-len(x) // 512) + 1  # nussl 1.1.9's grid: frames centred on 0 .. ceil(n / hop) hops
     whole = ShortTimeFFT(np.sqrt(get_window("hann", 2048)), 512, 44100).stft(

@@ -224,7 +224,8 @@ def ft2d(
     The ``nussl`` flavour takes the 2DFT in single precision (complex64, as the STFT): a
     7-minute track's 2DFT is 300 MB per channel instead of 600 MB in complex128. Masks
     match nussl 1.1.9's float64 ones to ~2e-5 on bins within 60 dB of the loudest, more
-    loosely below (measured on a 30 s track; ``scripts/compare_nussl.py``). Peak statistics and symmetrisation go a block of rows at a time, and channels
+    loosely below (measured on a 30 s track; ``scripts/compare_nussl.py``). Peak statistics
+    and symmetrisation go a block of rows at a time, and channels
     one at a time: at most two 2DFTs (or one and the peak map) are alive.
 
     Examples
