@@ -139,6 +139,10 @@ def sample_root(cache: Path) -> Path:
     return root
 
 
+# Datasets this package builds in its cache (their audio is ours, wherever the cache is).
+GENERATED = ("sample", "synthetic")
+
+
 def resolve_root(cfg, cache: Path) -> Path:
     """The dataset root for ``cfg`` (a ``dataset`` config), built first for sample/synthetic."""
     if cfg.name == "sample":

@@ -129,6 +129,11 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
         log.info("the record of %s predates the song-level SDR; scoring the track again",
                  ref.key)
         return None
+    source = record.get("source")  # records before it: trusted, as for the config hash
+    if source is not None and source != _source_key(ref):
+        log.warning("the files of %s changed since it was scored (rewritten, replaced or "
+                    "removed); scoring the track again", ref.key)
+        return None
     if crosscheck and "crosscheck" not in record:
         log.info("%s was scored before eval=fast was checked against museval; scoring it again",
                  ref.key)
@@ -139,6 +144,15 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
         log.warning("the scores of %s in %s cannot be read (%s); scoring the track again",
                     ref.key, rundir.museval_path(out_dir, ref.subset, ref.name),
                     exc.__class__.__name__)
+        return None
+
+
+def _source_key(ref: data.TrackRef) -> str | None:
+    """The identity of a track's files now (:func:`repet_bench.data.decode_key`); None
+    when they cannot be read (removed)."""
+    try:
+        return data.decode_key(ref)
+    except OSError:
         return None
 
 
@@ -237,6 +251,11 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
     records = [_new_record(ref, job) for job, _, _ in points]
     try:
         t0 = time.perf_counter()
+        # What is read: a file changed later is scored again (None: unreadable, and the
+        # load says why).
+        source = _source_key(ref)
+        for record in records:
+            record["source"] = source
         track = _load(ref, points[0][0])
         load_seconds = (time.perf_counter() - t0) / len(points)
     except DiskFullError:
@@ -286,7 +305,7 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
     return records
 
 
-def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
+def _check_run_dir(out_dir: Path, cfg: dict, digest: str, root: str | None) -> None:
     if not rundir.has_meta(out_dir):
         return
     try:
@@ -304,6 +323,12 @@ def _check_run_dir(out_dir: Path, cfg: dict, digest: str) -> None:
             "mixed. Rerun with the original settings to resume, or write elsewhere with "
             "hydra.run.dir=<new dir>."
         )
+    if previous.get("dataset_root", root) != root:
+        raise RunError(
+            f"{out_dir} holds scores of the dataset at {previous['dataset_root']}; this run "
+            f"reads {root}. Scores of two datasets are never mixed in one run dir: write "
+            "elsewhere with hydra.run.dir=<new dir> (a sweep: hydra.sweep.dir=<new dir>), "
+            "or rerun with the original dataset.root to resume.")
 
 
 def _vouch_for_damaged_run_json(out_dir: Path, digest: str, exc) -> None:
@@ -326,17 +351,17 @@ def _vouch_for_damaged_run_json(out_dir: Path, digest: str, exc) -> None:
         "hydra.run.dir=<new dir>, or delete the dir to score it again")
 
 
-def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, cfg: dict,
-                   digest: str) -> pd.DataFrame:
-    """Tidy scores of every scored track, read back from the museval JSON files (and the
-    scale-invariant metrics from the track ``records``, keyed by ``TrackRef.key``)."""
+def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, rows: dict,
+                   cfg: dict, digest: str) -> pd.DataFrame:
+    """Tidy scores of every scored track: its museval rows (``rows``, keyed by
+    ``TrackRef.key``: :func:`_scored_rows`, None for a track not scored) and the whole-track
+    metrics from its ``records``."""
     frames = []
     for r in refs:
-        record = records.get(r.key)
-        rows = _scored_rows(out_dir, r, digest, record)
-        if rows is not None:
-            frames.append(rows)
-            frames.append(evaluation.whole_track_rows(record["whole_track"], r.name, r.subset))
+        if rows.get(r.key) is not None:
+            frames.append(rows[r.key])
+            frames.append(evaluation.whole_track_rows(records[r.key]["whole_track"], r.name,
+                                                      r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)
@@ -355,6 +380,7 @@ class Plan:
     refs: list
     done: list
     todo: list
+    root: str | None = None  # the dataset's resolved root (None: a dataset we generate)
 
     def describe(self, out_dir: Path) -> str:
         lines = [f"{len(self.refs)} tracks selected, {len(self.done)} already scored in {out_dir}, "
@@ -374,11 +400,13 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
     validate(job)
     digest = config_hash(job)
     refs = data.list_tracks(cfg.dataset, _cache_dir(job))
-    _check_run_dir(out_dir, job, digest)
+    root = (None if cfg.dataset.name in data.GENERATED
+            else str(data.resolve_root(cfg.dataset, _cache_dir(job)).resolve()))
+    _check_run_dir(out_dir, job, digest, root)
     checked = _crosschecked(refs, job)
     done = [r for r in refs if is_scored(out_dir, r, digest, crosscheck=r.key == checked)]
     todo = [r for r in refs if r not in done]
-    return Plan(refs, done, todo), job, digest
+    return Plan(refs, done, todo, root), job, digest
 
 
 def _log_outcome(records: list[dict]) -> None:
@@ -439,10 +467,11 @@ def predict(jobs: list[dict], refs: list[data.TrackRef], n_jobs: int,
     return costs.predict(jobs, seconds, n_jobs, shared, decoded, warm)
 
 
-def running_meta(job: dict, digest: str, n_tracks: int, started: float) -> dict:
-    """``run.json`` while a run is under way."""
+def running_meta(job: dict, digest: str, n_tracks: int, started: float,
+                 root: str | None) -> dict:
+    """``run.json`` while a run is under way (``root``: the dataset's resolved root)."""
     return {"status": "running", "config_hash": digest, "config": job, "versions": versions(),
-            "started": started, "n_tracks": n_tracks}
+            "started": started, "n_tracks": n_tracks, "dataset_root": root}
 
 
 @dataclass
@@ -454,6 +483,7 @@ class _Point:
     digest: str
     refs: list
     checked: str | None
+    root: str | None
     todo: set = field(default_factory=set)
     resumed: int = 0
     meta: dict | None = None
@@ -473,7 +503,7 @@ def _begin(point: _Point) -> None:
     todo = [r for r in point.refs
             if not is_scored(point.out_dir, r, point.digest, crosscheck=r.key == point.checked)]
     point.todo, point.resumed = {r.key for r in todo}, len(point.refs) - len(todo)
-    point.meta = running_meta(point.job, point.digest, len(point.refs), time.time())
+    point.meta = running_meta(point.job, point.digest, len(point.refs), time.time(), point.root)
     if point.resumed and todo:
         log.info("resuming: %d of %d tracks already scored in %s", point.resumed,
                  len(point.refs), point.out_dir)
@@ -486,9 +516,18 @@ def _finish(point: _Point, lost: dict) -> RunResult:
     out_dir, job, digest, refs, checked = (point.out_dir, point.job, point.digest, point.refs,
                                            point.checked)
     records = {r.key: _read_record(out_dir, r) for r in refs}
-    failures = {k: rec["error"] if rec else lost.get(k, "not processed")
-                for k, rec in records.items() if not rec or rec["status"] != "scored"}
-    scores = collect_scores(out_dir, refs, records, job, digest)
+    # Scored = in the scores table: a track whose files or scores went away before the end
+    # (removed, rewritten) is counted as what it is, not as its record says.
+    rows = {r.key: _scored_rows(out_dir, r, digest, records[r.key]) for r in refs}
+    failures = {}
+    for key, rec in records.items():
+        if rows[key] is None:
+            failures[key] = (
+                "scored, but its files or its museval JSON changed or went away before the "
+                "run ended; rerun the same command to score it again"
+                if rec and rec["status"] == "scored" else
+                rec["error"] if rec else lost.get(key, "not processed"))
+    scores = collect_scores(out_dir, refs, records, rows, job, digest)
     rundir.write_scores(out_dir, scores)
     check = (records.get(checked) or {}).get("crosscheck") if checked else None
     meta = point.meta
@@ -629,7 +668,8 @@ def run_points(points: list[tuple[DictConfig, Path]]) -> list:
         except Exception as exc:  # noqa: BLE001 - that point's outcome; the others go on
             outcomes[i] = exc
             continue
-        point = _Point(out_dir, job, digest, the_plan.refs, _crosschecked(the_plan.refs, job))
+        point = _Point(out_dir, job, digest, the_plan.refs, _crosschecked(the_plan.refs, job),
+                       the_plan.root)
         groups.setdefault(share_key(job), []).append((point, i))
     for members in groups.values():
         _run_group([p for p, _ in members], outcomes, [i for _, i in members])

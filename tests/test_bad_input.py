@@ -286,3 +286,49 @@ def test_an_algorithm_giving_nan_estimates_is_not_scored(stems, tmp_path):
     with pytest.raises(ValueError, match="accompaniment estimate.* contain NaN or Inf"):
         runner.score_track(track.ref, job, tmp_path, track, runner.Separation(estimates), {})
     assert not list(tmp_path.rglob("*.json"))  # nothing written for it
+
+
+def test_a_run_dir_of_another_dataset_root_is_refused_and_nothing_mixes(stems, tmp_path):
+    """dataset.root is not in the run dir's name: root B into root A's dir is refused."""
+    for root in ("A", "B"):
+        write_hq(tmp_path / root, GOOD, stems)
+    first = run(tmp_path / "A", tmp_path)
+    assert first.ok and first.n_scored == 1
+    with pytest.raises(runner.RunError, match=r"holds scores of the dataset at .*A; this run reads .*B"):
+        run(tmp_path / "B", tmp_path)
+    again = run(tmp_path / "A", tmp_path)  # the original root resumes
+    assert again.ok and again.n_resumed == 1
+
+
+def test_a_track_rewritten_in_place_is_scored_again(stems, tmp_path):
+    folder = write_hq(tmp_path / "root", GOOD, stems)
+    first = run(tmp_path / "root", tmp_path)
+    louder = stems.copy()
+    louder[4] = stems[4] // 2  # other vocals (same length), so other scores
+    louder[0] = louder[1] + louder[2] + louder[3] + louder[4]
+    for stem, audio in zip(STEM_ORDER, louder):
+        sf.write(folder / f"{stem}.wav", audio, RATE, subtype="PCM_16")
+    second = run(tmp_path / "root", tmp_path)
+    assert second.ok and second.n_resumed == 0
+    assert not second.summary.equals(first.summary)
+
+
+def test_a_track_whose_scores_go_away_mid_run_is_not_counted_as_scored(stems, tmp_path,
+                                                                       monkeypatch):
+    """The summary's count and the scores table agree when files vanish under a run."""
+    import pandas as pd
+
+    write_hq(tmp_path / "root", GOOD, stems)
+    write_hq(tmp_path / "root", "Other - Track", stems)
+    logged = runner._log_outcome
+
+    def and_remove(records):  # a user (or a cleaner) deletes a scored track's museval JSON
+        logged(records)
+        if records[0]["track"] == GOOD:
+            (tmp_path / "out" / "museval" / "test" / f"{GOOD}.json").unlink()
+
+    monkeypatch.setattr(runner, "_log_outcome", and_remove)
+    result = run(tmp_path / "root", tmp_path)
+    table = pd.read_parquet(tmp_path / "out" / "scores.parquet")
+    assert result.n_scored == table.track.nunique() == 1
+    assert "went away before the run ended" in result.failures[f"test/{GOOD}"]
