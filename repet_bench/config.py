@@ -24,6 +24,7 @@ from omegaconf import MISSING, OmegaConf
 from .algorithms.registry import FLAVOURS
 from .algorithms.sigsep_oracles import METHODS as SIGSEP_METHODS
 from .data import RATE
+from .io import safe_filename
 from .stft import CONVENTIONS, Stft
 
 
@@ -368,12 +369,13 @@ def selected_options(group: str, name: str) -> dict:
 
 def path_safe(name: str) -> str:
     """A run dir name from Hydra's ``override_dirname``: a value holding a path
-    (``algo.root=/data/umx``) would otherwise nest folders.
+    (``algo.root=/data/umx``) would otherwise nest folders, and a name longer than a file
+    system allows (255 bytes) is shortened with a hash of the whole (``io.safe_filename``).
 
     >>> path_safe("+algo=estimates,algo.root=/data/umx")
     '+algo=estimates,algo.root=_data_umx'
     """
-    return name.replace("/", "_")
+    return safe_filename(name)
 
 
 # At import: conf/config.yaml's run dirs use it, in every process that composes them

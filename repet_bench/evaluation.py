@@ -236,7 +236,17 @@ def song_sdr(references: dict, estimates: dict) -> dict:
 
 
 def whole_track(references: dict, estimates: dict) -> dict:
-    """Every whole-track metric (:data:`WHOLE_TRACK_METRICS`): ``{target: {metric: dB}}``."""
+    """Every whole-track metric (:data:`WHOLE_TRACK_METRICS`): ``{target: {metric: dB}}``.
+
+    One rule for every metric: where museval refuses a track (a silent reference or
+    estimate, :func:`any_source_silent`), all are NaN, so an instrumental track leaves the
+    vocals medians of nSDR as it leaves those of SDR (demucs' regulariser would give it a
+    finite nSDR of about -80 dB, which would pull a median down).
+    """
+    refs = np.stack([np.asarray(references[t], dtype=np.float64) for t in TARGETS])
+    ests = np.stack([_fitted(estimates[t], refs[j]) for j, t in enumerate(TARGETS)])
+    if any_source_silent(refs) or any_source_silent(ests):
+        return {target: dict.fromkeys(WHOLE_TRACK_METRICS, math.nan) for target in TARGETS}
     si = scale_invariant(references, estimates)
     song = song_sdr(references, estimates)
     return {target: {"nSDR": song[target], **si[target]} for target in TARGETS}

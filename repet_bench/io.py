@@ -75,15 +75,17 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
-def writable_problem(folder: Path) -> str | None:
-    """Why results cannot be written into ``folder`` (created if missing), or None."""
+def writable_problem(folder: Path, what: str = "the results dir",
+                     fix: str = "paths.results=<dir> or hydra.run.dir=<dir>") -> str | None:
+    """Why ``what`` cannot be written into ``folder`` (created if missing), or None;
+    ``fix``: the settings that choose another folder."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         # A probe of its own: runs started together into one dir each probe at once.
         os.unlink(_temporary(folder))
     except OSError as exc:
-        return (f"cannot write into the results dir {folder} ({exc.strerror or exc}); "
-                "choose a writable one with paths.results=<dir> or hydra.run.dir=<dir>")
+        return (f"cannot write into {what} {folder} ({exc.strerror or exc}); choose a "
+                f"writable one with {fix}")
     return None
 
 

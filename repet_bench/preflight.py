@@ -55,7 +55,13 @@ def check(argv: list[str]) -> str | None:
                 cfg = compose("config", overrides=trial)
             except Exception as exc:  # Hydra and OmegaConf raise many types
                 return _explain(exc, trial, compose)
-    return writable_problem(Path(cfg.paths.results).expanduser())
+    from omegaconf import OmegaConf
+
+    from .runner import cache_problem
+
+    return (writable_problem(Path(cfg.paths.results).expanduser())
+            or (cache_problem(OmegaConf.to_container(cfg, resolve=True))
+                if cfg.get("algo") is not None else None))
 
 
 def _trials(parsed) -> list[list[str]]:

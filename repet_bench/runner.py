@@ -160,6 +160,15 @@ def _cache_dir(job: dict) -> Path:
     return Path(job["paths"]["cache"]).expanduser()
 
 
+def cache_problem(job: dict) -> str | None:
+    """Why the run cannot write the cache it needs (the sample or synthetic root, decoded
+    audio, the fast backend's reference statistics), or None."""
+    needed = (job["dataset"]["name"] in data.GENERATED or job["dataset"].get("decode_cache")
+              or job["eval"]["backend"] == "fast")
+    return writable_problem(_cache_dir(job), "the cache (paths.cache)",
+                            "paths.cache=<dir> or REPET_BENCH_CACHE=<dir>") if needed else None
+
+
 def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
     """Where the fast backend caches this track's reference statistics: keyed by the
     track's files and excerpt (``decode_key``) and the evaluation window and hop."""
@@ -398,6 +407,9 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
                          "parameters each option takes)")
     job = OmegaConf.to_container(cfg, resolve=True)
     validate(job)
+    problem = cache_problem(job)
+    if problem:
+        raise RunError(problem)
     digest = config_hash(job)
     refs = data.list_tracks(cfg.dataset, _cache_dir(job))
     root = (None if cfg.dataset.name in data.GENERATED

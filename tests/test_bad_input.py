@@ -160,6 +160,9 @@ def test_all_silent_vocals_are_scored_nan_with_the_reason(stems, tmp_path):
     # undefined (else the accompaniment's SI-SIR has nothing to interfere: ~300 dB)
     si = inst[inst.metric.str.startswith("SI-")]
     assert len(si) == 6 and si.score.isna().all()
+    # ... and so does nSDR: one rule for every metric (demucs' regulariser gave -81.9 dB)
+    song = inst[inst.metric == "nSDR"]
+    assert len(song) == 2 and song.score.isna().all()
     assert scores[scores.track == GOOD].score.notna().any()
     # the summary and the leaderboard say how many tracks had no defined scores
     from omegaconf import OmegaConf
@@ -332,3 +335,25 @@ def test_a_track_whose_scores_go_away_mid_run_is_not_counted_as_scored(stems, tm
     table = pd.read_parquet(tmp_path / "out" / "scores.parquet")
     assert result.n_scored == table.track.nunique() == 1
     assert "went away before the run ended" in result.failures[f"test/{GOOD}"]
+
+
+def test_an_unwritable_cache_is_one_clear_error_before_any_track(stems, tmp_path):
+    write_hq(tmp_path / "root", GOOD, stems)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache should be")
+    with pytest.raises(runner.RunError, match=r"cannot write into the cache \(paths.cache\) "
+                                              r".*paths.cache=<dir> or REPET_BENCH_CACHE=<dir>"):
+        run(tmp_path / "root", tmp_path, overrides=[f"paths.cache={blocked / 'sub'}"])
+    assert not (tmp_path / "out" / "tracks").exists()  # no track failed one by one
+
+
+@pytest.mark.slow
+def test_a_run_dir_name_longer_than_the_file_system_allows_is_shortened(tmp_path, cache):
+    from processes import cli
+
+    long_value = "8." + "0" * 300  # algo.max_period=8.0, spelt in 302 characters
+    done = cli("+algo=repet", f"algo.max_period={long_value}", "runner.dry_run=true",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = (tmp_path / "results" / "runs").iterdir()
+    assert len(run_dir.name.encode()) <= 255 and run_dir.name.startswith("+algo=repet,")
