@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -74,12 +75,27 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
     return frame
 
 
+# What a markdown viewer acts on in a name (a track's, a run dir's, an entry's): HTML and
+# entities, link brackets, a table cell's end, a line's end.
+_MD_LITERAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]",
+                             "|": "\\|", "\n": " ", "\r": " "})
+
+
+def md_text(text) -> str:
+    r"""``text`` as literal markdown on one line: its HTML inert, no link, no table break.
+
+    >>> print(md_text("<script>x</script> [a](b) | c\nd"))
+    &lt;script&gt;x&lt;/script&gt; \[a\](b) \| c d
+    """
+    return str(text).translate(_MD_LITERAL)
+
+
 def _markdown(frame: pd.DataFrame) -> str:
     flat = frame.copy()
     if isinstance(flat.columns, pd.MultiIndex):
         flat.columns = [" ".join(p for p in c if p) for c in flat.columns]
-    # A "|" inside a cell would split a markdown table row.
-    flat = flat.astype(str).apply(lambda col: col.str.replace("|", "\\|"))
+    flat.columns = [md_text(c) for c in flat.columns]
+    flat = flat.astype(str).apply(lambda col: col.map(md_text))
     return flat.to_markdown(index=False, disable_numparse=True)
 
 
@@ -108,9 +124,9 @@ class Section:
 
 
 def render_markdown(title: str, sections: Sequence[Section]) -> str:
-    parts = [f"# {title}"]
+    parts = [f"# {md_text(title)}"]
     for s in sections:
-        parts += [f"## {s.title}", s.markdown.strip()]
+        parts += [f"## {md_text(s.title)}", s.markdown.strip()]
     return "\n\n".join(parts) + "\n"
 
 
@@ -143,7 +159,7 @@ def render_html(title: str, sections: Sequence[Section]) -> str:
 
 def figure_markup(path: Path, out_dir: Path, caption: str) -> tuple[str, str]:
     rel = path.relative_to(out_dir).as_posix()
-    return (f"![{caption}]({rel.replace(' ', '%20')})",
+    return (f"![{md_text(caption)}]({urllib.parse.quote(rel)})",
             f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}">'
             f"<figcaption class=\"note\">{html.escape(caption)}</figcaption></figure>")
 
@@ -177,7 +193,7 @@ def group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.D
     shown = display_table(table)
     run_of = runs[runs["ranked"] & (runs["group"] == group.id)].set_index("config")["run"]
     names = sorted(group.track_names)
-    md = [f"Tracks ({len(names)}): {', '.join(names)}" if len(names) <= 10
+    md = [f"Tracks ({len(names)}): {md_text(', '.join(names))}" if len(names) <= 10
           else f"{len(names)} tracks (listed in the HTML report).", _markdown(shown)]
     page = [f'<details><summary>{len(names)} track(s)</summary><p class="note">'
             f"{html.escape('; '.join(names))}</p></details>",

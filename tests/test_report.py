@@ -389,3 +389,16 @@ def test_sigsep_oracles_and_mix_compare_with_their_entries_and_methods_join_the_
     assert "| REP1 " in field and "| blind " in field and "| TAK2 " in field
     table = md.split("## Published: SiSEC 2018", 1)[1]
     assert "+algo=sigsep_irm2" in table and "+algo=mix algo.flavour=sisec18" in table
+
+
+def test_hostile_names_are_inert_text_in_leaderboard_md(tmp_path):
+    """A track or run name with HTML, a link or a newline stays text on one line."""
+    hostile = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) |\nEvil - Track"
+    tracks = {hostile: 1.0, **{t: float(i) for i, t in enumerate(TRACKS[:3])}}
+    make_run(tmp_path / "res" / "<b>run</b>", make_config(), tracks)
+    rep = report.build_report([tmp_path / "res"], tmp_path / "out")
+    md = (rep.out_dir / "leaderboard.md").read_text()
+    assert "<img" not in md and "<b>" not in md and "[x](javascript" not in md
+    assert "&lt;img src=x onerror=alert(1)&gt; \\[x\\](javascript:alert(1)) \\| Evil - Track" in md
+    # a newline or a "|" in a name cuts no table row in two
+    assert all(len(re.findall(r"(?<!\\)\|", line)) != 1 for line in md.splitlines())
