@@ -3,7 +3,9 @@
 REPET on your own songs: any file ffmpeg reads (mono or stereo, any sample rate: the
 algorithms work in seconds, so the audio is separated at its own rate), no references
 needed. Writes ``<out>/<file stem>/vocals.wav`` and ``accompaniment.wav`` (16-bit, the
-input's rate and channels) and prints the period found.
+input's rate and channels) and prints the period found. Two inputs of the same name get
+folders of their own (:func:`output_folders`); a file whose name holds ``=`` is a file when
+it exists, and every argument after ``--`` is a file.
 """
 
 from __future__ import annotations
@@ -55,10 +57,15 @@ def decode(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _options(args: list[str]) -> tuple[list[Path], dict, Path]:
+    """Files and ``key=value`` options; an existing file is a file even with a ``=`` in its
+    name, and every argument after ``--`` is a file."""
     files, opts = [], {}
-    for arg in args:
+    for i, arg in enumerate(args):
+        if arg == "--":
+            files += map(Path, args[i + 1:])
+            break
         key, sep, value = arg.lstrip("+").partition("=")
-        if sep:
+        if sep and not Path(arg).exists():
             opts[key.removeprefix("algo.")] = value
         else:
             files.append(Path(arg))
@@ -75,10 +82,30 @@ def _value(text: str):
     return yaml.safe_load(text)
 
 
+def output_folders(files: list[Path], out: Path) -> list[Path]:
+    """One output folder per input, named by its stem; inputs of the same stem (``a/song.wav``,
+    ``b/song.mp3``) get their parent folder's name too, then a number, so none overwrites
+    another's estimates.
+
+    >>> [p.name for p in output_folders([Path("a/song.wav"), Path("b/song.mp3")], Path("out"))]
+    ['song (a)', 'song (b)']
+    """
+    stems = [safe_filename(p.name.removesuffix(".stem.mp4").rsplit(".", 1)[0]) for p in files]
+    names = [stem if stems.count(stem) == 1 else f"{stem} ({p.resolve().parent.name})"
+             for stem, p in zip(stems, files)]
+    unique = [name if names.count(name) == 1 else f"{name} {names[:i].count(name) + 1}"
+              for i, name in enumerate(names)]
+    return [out / safe_filename(name) for name in unique]
+
+
 def main(args: list[str]) -> int:
     """Separate each file; 0 when all were written, 2 on a usage error, 1 if a file failed."""
     from . import api
     from .listen import write_wav
+
+    if {"-h", "--help"} & set(args):
+        print(f"{USAGE}\n\n{__doc__.strip()}")
+        return 0
 
     try:
         files, opts, out = _options(args)
@@ -90,7 +117,7 @@ def main(args: list[str]) -> int:
         print(f"repet_bench separate: {exc}", file=sys.stderr)
         return 2
     failed = 0
-    for path in files:
+    for path, folder in zip(files, output_folders(files, out)):
         try:
             audio, rate = decode(path)
             result = api.separate(audio, rate, algo, mask, phase, stft, **params)
@@ -98,7 +125,6 @@ def main(args: list[str]) -> int:
             print(f"repet_bench separate: {exc}", file=sys.stderr)
             failed += 1
             continue
-        folder = out / safe_filename(path.name.removesuffix(".stem.mp4").rsplit(".", 1)[0])
         for target, estimate in result.estimates.items():
             write_wav(folder / f"{target}.wav", estimate, rate)
         period = result.info.get("period_seconds")

@@ -107,3 +107,26 @@ def test_separate_own_files_stereo_and_mono_at_any_rate(tmp_path, sample_track):
     assert bad.returncode == 1 and "missing.mp3" in bad.stderr
     typo = cli("separate", str(song), "max_perod=3", cwd=tmp_path)
     assert typo.returncode == 2 and "max_period" in typo.stderr
+
+
+def test_separate_keeps_files_of_the_same_name_apart_and_takes_names_with_equals(tmp_path,
+                                                                                 sample_track):
+    from repet_bench.separate_cli import main
+
+    short = sample_track.mixture[: 4 * 44100]
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "song.wav", short * (0.5 if folder == "a" else 1.0), 44100)
+    odd = tmp_path / "take=2.wav"
+    sf.write(odd, short, 44100)
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "a" / "song.wav"), str(tmp_path / "b" / "song.wav"), str(odd),
+                 f"out={out}"]) == 0
+    a, _ = sf.read(out / "song (a)" / "vocals.wav")
+    b, _ = sf.read(out / "song (b)" / "vocals.wav")
+    assert np.abs(b).max() > 1.5 * np.abs(a).max()  # each its own input's estimate
+    assert (out / "take=2" / "vocals.wav").exists()
+    # after --, every argument is a file: "out=x" too (none such: that one fails)
+    assert main([f"out={tmp_path / 'dash'}", "--", str(odd), "out=x"]) == 1
+    assert (tmp_path / "dash" / "take=2" / "vocals.wav").exists()
+    assert main(["--help"]) == 0
