@@ -9,11 +9,13 @@ NAME=DIR``).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 
 from .data import TARGETS
+from .io import safe_filename
 from .rundir import tidy_rows
 from .results import Group, per_track_medians
 
@@ -39,17 +41,56 @@ def load_entry(folder: Path) -> pd.DataFrame:
     if not files:
         raise FileNotFoundError(f"no museval JSON file (*.json) in {folder}")
     subset = folder.name if folder.name in ("train", "test") else "test"
-    frames = []
+    frames, seen = [], {}
     for file in files:
-        text = file.read_text()
-        try:
-            track = json.loads(text).get("name") or file.stem
-            rows = tidy_rows(text, track, subset)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{file} is not a museval track JSON ({exc.__class__.__name__}: "
-                             f"{exc})") from None
+        track, rows = _read_track(file, subset)
+        if track in seen:
+            raise ValueError(f"{file} and {seen[track]} are both track {track!r}: an entry "
+                             "holds one file per track; remove one of them")
+        seen[track] = file
         frames.append(rows[rows["target"].isin(TARGETS)])
     return per_track_medians(pd.concat(frames, ignore_index=True))
+
+
+# BSS Eval's values in dB lie far inside this; beyond it a file is damaged or not museval's.
+MAX_ABS_DB = 1000.0
+
+
+def _read_track(file: Path, subset: str) -> tuple[str, pd.DataFrame]:
+    """A museval track document, as museval writes it: ``name`` = the file's name (or its
+    shortened form, :func:`repet_bench.io.safe_filename`), every metric a number of dB
+    or null (NaN), at least one frame per target. Any other file is a ValueError naming
+    it and the field."""
+    def bad(why: str) -> ValueError:
+        return ValueError(f"{file} is not a museval track JSON: {why}")
+
+    try:
+        doc = json.loads(file.read_text(), parse_constant=lambda c: {"NaN": math.nan}.get(c, c))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad(f"{exc.__class__.__name__}: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("targets"), list):
+        raise bad('no "targets" list')
+    track = doc.get("name") or file.stem
+    if not isinstance(track, str) or file.stem not in (track, safe_filename(track)):
+        raise bad(f'"name" {track!r} is not the file\'s name {file.stem!r} (one track per '
+                  "file, named after it)")
+    for target in doc["targets"]:
+        where = f'target {target.get("name")!r}' if isinstance(target, dict) else "a target"
+        frames = target.get("frames") if isinstance(target, dict) else None
+        if not frames:
+            raise bad(f"{where} has no frames")
+        for i, frame in enumerate(frames):
+            for metric, value in (frame.get("metrics") or {}).items():
+                if value is None or (isinstance(value, float) and math.isnan(value)):
+                    continue
+                if (isinstance(value, bool) or not isinstance(value, (int, float))
+                        or not abs(value) <= MAX_ABS_DB):
+                    raise bad(f"{where}, frame {i}, {metric} = {value!r}: a metric is a "
+                              f"number of dB (within ±{MAX_ABS_DB:g}) or null")
+    try:
+        return track, tidy_rows(json.dumps(doc), track, subset)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise bad(f"{exc.__class__.__name__}: {exc}") from None
 
 
 def add_entries(runs_table: pd.DataFrame, per_track: pd.DataFrame, groups: dict[str, Group],

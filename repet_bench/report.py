@@ -330,6 +330,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         entries = dict(_entry(spec) for spec in args.entry)
+        if len(entries) < len(args.entry):
+            names = [_entry(spec)[0] for spec in args.entry]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"--entry {', '.join(twice)} given more than once: each entry "
+                             "needs a name of its own (NAME=DIR)")
         report = build_report(args.dirs, args.out, args.scatter, args.reference,
                               listen_tracks=args.listen, analyse=args.analyse, entries=entries)
     except (FileNotFoundError, ValueError) as exc:

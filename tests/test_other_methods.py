@@ -104,3 +104,58 @@ def test_museval_json_folders_rank_with_runs_on_the_same_tracks(tmp_path):
     with pytest.raises(ValueError, match="x.json is not a museval track JSON"):
         entries.load_entry(bad)
     assert report.main([str(tmp_path / "results"), "--entry", "nameonly"]) == 2
+
+
+def _track_doc(name: str, sdr=1.0) -> dict:
+    frame = {"time": 0.0, "duration": 1.0, "metrics": {"SDR": sdr, "SIR": 2.0, "SAR": 3.0,
+                                                       "ISR": 4.0}}
+    return {"name": name, "targets": [{"name": t, "frames": [frame]}
+                                      for t in ("vocals", "accompaniment")]}
+
+
+@pytest.mark.parametrize("case,message", [
+    ("a boolean metric", "SDR = True: a metric is a number of dB"),
+    ("an infinite metric", "SDR = 'Infinity'"),
+    ("an absurd metric", "SDR = 1e+308"),
+    ("a name that is not the file's", '"name" \'Other\' is not the file\'s name'),
+    ("no frames", "target 'vocals' has no frames"),
+])
+def test_a_damaged_entry_names_the_file_and_the_field(tmp_path, case, message):
+    folder = tmp_path / "test"
+    folder.mkdir()
+    doc = _track_doc("Good - Track")
+    (folder / "Good - Track.json").write_text(json.dumps(doc))
+    bad = _track_doc("Bad - Track")
+    if case == "a boolean metric":
+        bad["targets"][0]["frames"][0]["metrics"]["SDR"] = True
+    elif case == "an absurd metric":
+        bad["targets"][0]["frames"][0]["metrics"]["SDR"] = 1e308
+    elif case == "a name that is not the file's":
+        bad["name"] = "Other"
+    elif case == "no frames":
+        bad["targets"][0]["frames"] = []
+    text = json.dumps(bad)
+    if case == "an infinite metric":
+        text = text.replace('"SDR": 1.0', '"SDR": Infinity', 1)
+    (folder / "Bad - Track.json").write_text(text)
+    with pytest.raises(ValueError, match="Bad - Track.json is not a museval track JSON") as err:
+        entries.load_entry(folder)
+    assert message in str(err.value)
+
+
+def test_an_entry_of_our_own_long_track_names_round_trips(tmp_path):
+    from repet_bench.io import safe_filename
+
+    name = "Long Artist - " + "a very long title " * 15  # > 200 bytes: the file name is cut
+    folder = tmp_path / "test"
+    folder.mkdir()
+    (folder / f"{safe_filename(name)}.json").write_text(json.dumps(_track_doc(name, sdr=2.5)))
+    table = entries.load_entry(folder)
+    assert set(table["track"]) == {name}
+
+
+def test_an_entry_name_given_twice_is_refused(tmp_path, capsys):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    code = report.main([str(tmp_path), "--entry", f"X={tmp_path / 'a'}",
+                        "--entry", f"X={tmp_path / 'b'}"])
+    assert code == 2 and "--entry X given more than once" in capsys.readouterr().err
