@@ -139,9 +139,11 @@ class LockedError(RuntimeError):
 
 
 @contextmanager
-def exclusive_lock(folder: Path):
+def exclusive_lock(folder: Path, holder: str = "run",
+                   fix: str = "write elsewhere with hydra.run.dir=<dir>"):
     """Hold ``folder/.lock`` exclusively (``flock``); the kernel releases it when the
-    holder dies, even by SIGKILL, so a crashed run never blocks the next one."""
+    holder dies, even by SIGKILL, so a crashed run never blocks the next one. ``holder``
+    and ``fix`` word the error for another holder (a run, a report)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fh = open(folder / ".lock", "a+")
@@ -150,9 +152,9 @@ def exclusive_lock(folder: Path):
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            holder = fh.read().strip() or "?"
-            raise LockedError(f"another run (pid {holder}) is writing into {folder}; wait for it "
-                              "to finish, or write elsewhere with hydra.run.dir=<dir>") from None
+            pid = fh.read().strip() or "?"
+            raise LockedError(f"another {holder} (pid {pid}) is writing into {folder}; wait for "
+                              f"it to finish, or {fix}") from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))

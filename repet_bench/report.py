@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import html
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -33,7 +34,7 @@ from . import listen, results, sisec18, stats
 from .algorithms import is_bound
 from .data import TARGETS
 from .evaluation import CROSSCHECK_TOLERANCE_DB, crosscheck_warning
-from .io import atomic_write, atomic_write_text
+from .io import LockedError, atomic_write, atomic_write_text, exclusive_lock
 from .render import (METHOD_NOTE, Section, comparison_section, field_section, format_number,
                      format_p, group_section, not_ranked_section, reference_sections,
                      render_html, render_markdown)
@@ -104,6 +105,9 @@ class Report:
         atomic_write(csv, lambda tmp: self.leaderboard.to_csv(tmp, index=False, float_format="%.6g"))
         atomic_write_text(page, render_html(self.title, self.sections))
         self.files = [md, csv, page, *self.figures]
+        # Plots of an earlier report into this folder that this one did not draw.
+        for stale in set((self.out_dir / "plots").glob("*.png")) - set(map(Path, self.figures)):
+            stale.unlink(missing_ok=True)
         return self.files
 
     def summary(self) -> str:
@@ -168,79 +172,87 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
     FileNotFoundError
         A path does not exist or holds no run dir.
     ValueError
-        A ``scatter`` configuration matches no ranked run.
+        A ``scatter`` configuration matches no ranked run, or another report is being
+        written into ``out``.
     """
     paths = [Path(p) for p in paths]
     out_dir = Path(out) if out is not None else paths[0] / "report"
     runs = results.find_runs(paths)
     if not runs:
         raise FileNotFoundError(f"no run dir (folder with a run.json) under {', '.join(map(str, paths))}")
-    runs_table, per_track, groups = results.collect(runs)
-    _whose_code(runs_table, runs)
-    if entries:
-        runs_table, per_track = entries_mod.add_entries(runs_table, per_track, groups, entries)
-        published = runs_table["algo_name"] == entries_mod.ENTRY
-        runs_table.loc[published, "implementation"] = (
-            "museval JSON: " + runs_table.loc[published, "run"])
-    if scatter:
-        for spec in scatter:
-            if not select_configs(spec, runs_table):
-                known = "; ".join(sorted(set(runs_table.loc[runs_table["ranked"], "config"])))
-                raise ValueError(f"--scatter {spec!r} matches no ranked configuration "
-                                 f"(known: {known or 'none'})")
-    reference = sisec18.load_reference(reference_dir or sisec18.find_reference_dir())
-    labels = {gid: f"g{i}" for i, gid in enumerate(groups, 1)}
-    implementation_of = (runs_table[runs_table["ranked"]].drop_duplicates("config")
-                         .set_index("config")["implementation"]) if len(runs_table) else {}
-    sections = [Section("method", "How to read this", METHOD_NOTE,
-                        f'<p class="note">{html.escape(METHOD_NOTE)}</p>')]
-    boards, comparisons, figures, notes = [], [], [], []
-    for gid, group in groups.items():
-        rows = per_track[per_track["group"] == gid]
-        table = stats.leaderboard(rows, seed)
-        table.insert(2, "implementation", table["config"].map(implementation_of))
-        boards.append(table.assign(group_id=gid, group=labels[gid], dataset=group.describe(),
-                                   source="run"))
+    with ExitStack() as held:
+        if write:  # one report at a time into a folder: never plots of one, a page of another
+            try:
+                held.enter_context(exclusive_lock(out_dir, "report",
+                                                  "choose another folder with --out"))
+            except LockedError as exc:
+                raise ValueError(str(exc)) from None
+        runs_table, per_track, groups = results.collect(runs)
+        _whose_code(runs_table, runs)
+        if entries:
+            runs_table, per_track = entries_mod.add_entries(runs_table, per_track, groups, entries)
+            published = runs_table["algo_name"] == entries_mod.ENTRY
+            runs_table.loc[published, "implementation"] = (
+                "museval JSON: " + runs_table.loc[published, "run"])
+        if scatter:
+            for spec in scatter:
+                if not select_configs(spec, runs_table):
+                    known = "; ".join(sorted(set(runs_table.loc[runs_table["ranked"], "config"])))
+                    raise ValueError(f"--scatter {spec!r} matches no ranked configuration "
+                                     f"(known: {known or 'none'})")
+        reference = sisec18.load_reference(reference_dir or sisec18.find_reference_dir())
+        labels = {gid: f"g{i}" for i, gid in enumerate(groups, 1)}
+        implementation_of = (runs_table[runs_table["ranked"]].drop_duplicates("config")
+                             .set_index("config")["implementation"]) if len(runs_table) else {}
+        sections = [Section("method", "How to read this", METHOD_NOTE,
+                            f'<p class="note">{html.escape(METHOD_NOTE)}</p>')]
+        boards, comparisons, figures, notes = [], [], [], []
+        for gid, group in groups.items():
+            rows = per_track[per_track["group"] == gid]
+            table = stats.leaderboard(rows, seed)
+            table.insert(2, "implementation", table["config"].map(implementation_of))
+            boards.append(table.assign(group_id=gid, group=labels[gid], dataset=group.describe(),
+                                       source="run"))
+            if write:
+                pair = scatter_pair(table["config"].tolist(), rows, runs_table, scatter)
+                sections.append(group_section(group, labels[gid], table, rows, runs_table,
+                                               reference, out_dir, pair, figures))
+            if sisec18.covers_reference(group, reference):
+                comparisons.append(sisec18.reference_comparison(rows, runs_table, reference)
+                                   .assign(group=gid))
+        for row in runs_table[runs_table["crosscheck_db"] > CROSSCHECK_TOLERANCE_DB].itertuples():
+            check = {"max_abs_diff_db": {row.crosscheck_metric: row.crosscheck_db}}
+            notes.append(f"WARNING: {row.config}: {crosscheck_warning(check)}")
+        if len(groups) > 1:
+            notes.append(f"{len(groups)} leaderboards: runs on different tracks or excerpts are "
+                         "never ranked together.")
+        ref_sections, ref_table = reference_sections(reference, seed)
+        if reference is None:
+            notes.append("SiSEC 2018 reference CSVs not found: published rows skipped.")
+        sections += ref_sections
+        if reference is not None and reference.field is not None:
+            best = _best(boards, groups, reference, runs_table)
+            sections.append(field_section(sisec18.field_table(reference, best)))
+        comparison = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame(
+            columns=["group", "config", "reference", "target", "n", "median_diff", "p", "significant"])
+        if len(comparison):
+            sections.append(comparison_section(comparison, labels))
+        sections.append(not_ranked_section(runs_table, out_dir))
+        if listen_tracks:
+            players, heard = listen.section_html(runs_table, out_dir, list(listen_tracks))
+            sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
+            notes.append(f"audio players for {len(heard)} track(s): {', '.join(heard)}")
+        if analyse:
+            analysed, analysis_figures = track_sections(runs, runs_table, analyse, out_dir)
+            sections += analysed
+            figures += analysis_figures
+        sections += list(extra_sections)
+        board = _csv_table(boards, ref_table, runs_table)
+        report = Report(out_dir, runs_table, per_track, groups, board, comparison, sections,
+                        figures, notes)
         if write:
-            pair = scatter_pair(table["config"].tolist(), rows, runs_table, scatter)
-            sections.append(group_section(group, labels[gid], table, rows, runs_table,
-                                           reference, out_dir, pair, figures))
-        if sisec18.covers_reference(group, reference):
-            comparisons.append(sisec18.reference_comparison(rows, runs_table, reference)
-                               .assign(group=gid))
-    for row in runs_table[runs_table["crosscheck_db"] > CROSSCHECK_TOLERANCE_DB].itertuples():
-        check = {"max_abs_diff_db": {row.crosscheck_metric: row.crosscheck_db}}
-        notes.append(f"WARNING: {row.config}: {crosscheck_warning(check)}")
-    if len(groups) > 1:
-        notes.append(f"{len(groups)} leaderboards: runs on different tracks or excerpts are "
-                     "never ranked together.")
-    ref_sections, ref_table = reference_sections(reference, seed)
-    if reference is None:
-        notes.append("SiSEC 2018 reference CSVs not found: published rows skipped.")
-    sections += ref_sections
-    if reference is not None and reference.field is not None:
-        best = _best(boards, groups, reference, runs_table)
-        sections.append(field_section(sisec18.field_table(reference, best)))
-    comparison = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame(
-        columns=["group", "config", "reference", "target", "n", "median_diff", "p", "significant"])
-    if len(comparison):
-        sections.append(comparison_section(comparison, labels))
-    sections.append(not_ranked_section(runs_table, out_dir))
-    if listen_tracks:
-        players, heard = listen.section_html(runs_table, out_dir, list(listen_tracks))
-        sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
-        notes.append(f"audio players for {len(heard)} track(s): {', '.join(heard)}")
-    if analyse:
-        analysed, analysis_figures = track_sections(runs, runs_table, analyse, out_dir)
-        sections += analysed
-        figures += analysis_figures
-    sections += list(extra_sections)
-    board = _csv_table(boards, ref_table, runs_table)
-    report = Report(out_dir, runs_table, per_track, groups, board, comparison, sections,
-                    figures, notes)
-    if write:
-        report.write()
-    return report
+            report.write()
+        return report
 
 
 FIELD_PLACED = 3  # the best methods of each leaderboard placed in the SiSEC field

@@ -402,3 +402,18 @@ def test_hostile_names_are_inert_text_in_leaderboard_md(tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt; \\[x\\](javascript:alert(1)) \\| Evil - Track" in md
     # a newline or a "|" in a name cuts no table row in two
     assert all(len(re.findall(r"(?<!\\)\|", line)) != 1 for line in md.splitlines())
+
+
+def test_one_report_at_a_time_into_a_folder_and_no_stale_plots(synthetic_results, tmp_path):
+    from repet_bench.io import exclusive_lock
+
+    out = tmp_path / "rep"
+    (out / "plots").mkdir(parents=True)
+    stale = out / "plots" / "g9_boxplot.png"  # drawn by an earlier report of other runs
+    stale.write_bytes(b"old")
+    with exclusive_lock(out, "report"):  # another report is being written there
+        with pytest.raises(ValueError, match="another report .* is writing into .*--out"):
+            report.build_report([synthetic_results], out)
+    rep = report.build_report([synthetic_results], out)
+    assert not stale.exists() and rep.figures
+    assert {p.name for p in (out / "plots").glob("*.png")} == {Path(p).name for p in rep.figures}
