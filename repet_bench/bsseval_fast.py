@@ -63,11 +63,15 @@ from dataclasses import dataclass, fields
 import numpy as np
 import scipy.fft as sfft
 import scipy.linalg as sla
+from threadpoolctl import threadpool_limits
 
 __all__ = ["ReferenceStats", "reference_stats", "bss_eval_v4", "frame_bounds", "save", "load"]
 
 EPS = np.finfo(np.float64).eps  # museval regularises G + eps*I with this absolute eps
 MAX_SOURCES = 100  # same guard as museval.metrics.MAX_SOURCES
+# Version of the cached reference statistics (runner's refstats key): 2 = LU factors on one
+# BLAS thread, the same whatever the thread count of the run that cached them.
+STATS_VERSION = 2
 # The agreement with museval the tests demand (tests/test_bsseval_fast.py): every metric on
 # well-conditioned references, and SDR always ...
 AGREEMENT_DB = 1e-6
@@ -342,11 +346,15 @@ def _factor(G: np.ndarray, xcorr: np.ndarray, j: int | None):
     n = G.shape[0]
     G.flat[:: n + 1] += EPS
     anorm = np.abs(G).sum(axis=0).max()
-    with warnings.catch_warnings():
+    # One BLAS thread: a multithreaded LU sums in another order (factors ~0.02 apart on
+    # the MUSDB18 sample's ill-conditioned G), and the factors are cached for every later
+    # run, so the scores would depend on the thread count of the run that filled the cache.
+    with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
         warnings.simplefilter("ignore", sla.LinAlgWarning)
         lu, piv = sla.lu_factor(G, overwrite_a=True, check_finite=False)
     if np.all(np.diagonal(lu) != 0):
-        rcond = sla.lapack.dgecon(lu, anorm, norm="1")[0]
+        with threadpool_limits(1, user_api="blas"):
+            rcond = sla.lapack.dgecon(lu, anorm, norm="1")[0]
         return lu, piv.astype(np.int32), float(rcond)
     # rebuild G (without eps): lstsq's default cutoff is eps * max(shape) * s_max
     Gs = _gram_from_xcorr(xcorr)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from . import costs, data, evaluation, listen, rundir, workers
+from . import bsseval_fast, costs, data, evaluation, listen, rundir, workers
 from .algorithms import get_algorithm
 from .config import config_hash, scored_config, unknown_keys, validate
 from .io import (DiskFullError, LockedError, exclusive_lock, remove_stale_temporaries,
@@ -175,7 +175,7 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
     ev = job["eval"]
     if ev["backend"] != "fast":
         return None
-    key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}"
+    key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}-v{bsseval_fast.STATS_VERSION}"
     return _cache_dir(job) / "refstats" / f"{key}.npz"
 
 

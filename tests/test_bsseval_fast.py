@@ -293,3 +293,33 @@ def test_real_musdb_excerpt(museval):
     expected = _reference(museval, refs, ests, rate, rate)
     got = bss_eval_v4(refs, ests, win=rate, hop=rate)
     _assert_same(expected, got, tols=(AGREEMENT_DB, *[ILL_CONDITIONED_AGREEMENT_DB] * 3))
+
+
+@pytest.mark.slow
+def test_cached_factors_do_not_depend_on_the_blas_thread_count(cache, tmp_path):
+    """The reference statistics are cached for every later run: the run that built them
+    must not leave its thread count in the scores."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from repet_bench import data\n"
+        "from repet_bench.bsseval_fast import reference_stats\n"
+        "from repet_bench.config import option\n"
+        "cfg = type('D', (), option('dataset', 'sample'))\n"
+        "t = data.load_track(data.list_tracks(cfg, Path(sys.argv[1]))[0])\n"
+        "a = reference_stats(np.stack([t.references[k] for k in data.TARGETS])).to_arrays()\n"
+        "print(hashlib.sha1(b''.join(np.ascontiguousarray(a[k]).tobytes()\n"
+        "      for k in ('lu', 'piv', 'lu_own', 'piv_own'))).hexdigest())\n")
+    digests = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, **{v: threads for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                       "MKL_NUM_THREADS")}}
+        done = subprocess.run([sys.executable, "-c", script, str(cache)], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
