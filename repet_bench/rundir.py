@@ -122,7 +122,13 @@ def find_run_dirs(paths: Iterable[Path]) -> list[Path]:
 
 
 def write_museval(out_dir: Path, subset: str, track: str, text: str) -> None:
-    """museval's JSON document of one track (``TrackScores.json``)."""
+    """museval's JSON document of one track (``TrackScores.json``). museval's readers name
+    a track after its file; where the file name is shortened (:func:`safe_filename`), the
+    document also carries the full ``"name"``, as SiSEC's submissions do."""
+    if safe_filename(track) != track:
+        doc = json.loads(text)
+        doc["name"] = track
+        text = json.dumps(doc, indent=2)
     atomic_write_text(museval_path(out_dir, subset, track), text)
 
 

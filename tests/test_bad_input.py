@@ -191,6 +191,12 @@ def test_non_ascii_and_very_long_track_names(stems, tmp_path):
 
     assert set(pd.read_parquet(tmp_path / "out" / "scores.parquet").track) == {
         "Sigur Rós - Ágætis byrjun", long_name.strip()}
+    # our museval JSON round-trips as a report entry: the cut file name keeps the full name
+    from repet_bench import report
+
+    rep = report.build_report([tmp_path / "out"], tmp_path / "rep",
+                              entries={"SELF": tmp_path / "out" / "museval" / "test"})
+    assert rep.runs.set_index("config").loc["SELF", "ranked"]
 
 
 @pytest.mark.parametrize("case,message", [

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -135,3 +136,23 @@ def test_the_cost_model_adds_stages_as_the_runner_runs_them():
     museval = dict(job(), eval={"backend": "museval"})
     assert costs.eval_cost(museval, 180.0) > costs.eval_cost(job(), 180.0)
     assert costs.makespan([3, 1, 1, 1], 2) == 3
+
+
+def test_a_full_disk_when_hydra_writes_a_points_files_is_one_message_not_a_traceback(tmp_path,
+                                                                                       cache):
+    # Hydra's run_job writes each point's .hydra/*.yaml; the disk is full from then on.
+    script = (
+        "import errno, sys\n"
+        "import hydra.core.utils as utils\n"
+        "def full(*args, **kwargs):\n"
+        "    raise OSError(errno.ENOSPC, 'No space left on device', 'config.yaml')\n"
+        "utils._save_config = full\n"
+        "from repet_bench.__main__ import main\n"
+        "sys.argv = ['repet_bench', *sys.argv[1:]]\n"
+        "main()\n")
+    done = subprocess.run([sys.executable, "-c", script, *GRID], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("no space left on the device while Hydra wrote") == 4
+    assert "free some space and rerun the same command" in done.stderr

@@ -16,6 +16,7 @@ scan of ``hydra_plugins`` does not see packages of an editable install.
 from __future__ import annotations
 
 import copy
+import errno
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -42,7 +43,7 @@ class SharedLauncher(Launcher):
 
     def launch(self, job_overrides: Sequence[Sequence[str]],
                initial_job_idx: int) -> Sequence[JobReturn]:
-        from repet_bench.cli import report
+        from repet_bench.cli import EXIT_USAGE, fail, report
         from repet_bench.runner import run_points
 
         setup_globals()
@@ -68,10 +69,17 @@ class SharedLauncher(Launcher):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
             # Hydra's task for this point is app (run, then report); its run is done.
             task = _reporter(report, outcome)
-            runs.append(run_job(hydra_context=self.hydra_context,
-                                task_function=task, config=sweep_config,
-                                job_dir_key="hydra.sweep.dir",
-                                job_subdir_key="hydra.sweep.subdir"))
+            try:
+                runs.append(run_job(hydra_context=self.hydra_context,
+                                    task_function=task, config=sweep_config,
+                                    job_dir_key="hydra.sweep.dir",
+                                    job_subdir_key="hydra.sweep.subdir"))
+            except OSError as exc:  # Hydra writing the point's .hydra/ files
+                if exc.errno != errno.ENOSPC:
+                    raise
+                fail(f"no space left on the device while Hydra wrote the files of point #{idx} "
+                     f"({exc.filename or 'its .hydra/ folder'}); free some space and rerun the "
+                     "same command (finished tracks are kept)", EXIT_USAGE)
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return runs
 
