@@ -16,7 +16,7 @@ import pandas as pd
 
 from .data import TARGETS
 from .io import safe_filename
-from .rundir import tidy_rows
+from .rundir import document_rows
 from .results import Group, per_track_medians
 
 
@@ -88,7 +88,7 @@ def _read_track(file: Path, subset: str) -> tuple[str, pd.DataFrame]:
                     raise bad(f"{where}, frame {i}, {metric} = {value!r}: a metric is a "
                               f"number of dB (within ±{MAX_ABS_DB:g}) or null")
     try:
-        return track, tidy_rows(json.dumps(doc), track, subset)
+        return track, document_rows(doc, track, subset)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise bad(f"{exc.__class__.__name__}: {exc}") from None
 

@@ -243,9 +243,11 @@ def whole_track(references: dict, estimates: dict) -> dict:
     vocals medians of nSDR as it leaves those of SDR (demucs' regulariser would give it a
     finite nSDR of about -80 dB, which would pull a median down).
     """
-    refs = np.stack([np.asarray(references[t], dtype=np.float64) for t in TARGETS])
-    ests = np.stack([_fitted(estimates[t], refs[j]) for j, t in enumerate(TARGETS)])
-    if any_source_silent(refs) or any_source_silent(ests):
+    n = len(references[TARGETS[0]])
+    # museval's rule (any_source_silent) per signal, on the estimates as fitted to the
+    # references (zero padding adds no sound): no full-size copies of the track.
+    if any(bool(np.all(np.asarray(signals[t])[:n].sum(axis=1) == 0))
+           for signals in (references, estimates) for t in TARGETS):
         return {target: dict.fromkeys(WHOLE_TRACK_METRICS, math.nan) for target in TARGETS}
     si = scale_invariant(references, estimates)
     song = song_sdr(references, estimates)

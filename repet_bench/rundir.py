@@ -143,7 +143,11 @@ def read_museval(out_dir: Path, subset: str, track: str) -> pd.DataFrame | None:
 
 def tidy_rows(text: str, track: str, subset: str) -> pd.DataFrame:
     """Tidy rows (:data:`ROW_COLUMNS`) of a museval JSON document; ``null`` is NaN."""
-    doc = json.loads(text)
+    return document_rows(json.loads(text), track, subset)
+
+
+def document_rows(doc: dict, track: str, subset: str) -> pd.DataFrame:
+    """:func:`tidy_rows` of a museval document already parsed."""
     rows = []
     for target in doc["targets"]:
         for frame, entry in enumerate(target["frames"]):

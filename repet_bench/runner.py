@@ -444,8 +444,8 @@ def peak_stages(jobs: list[dict]) -> tuple[str, ...]:
 def n_workers(setting, todo: list, jobs: list[dict], held: float = 0.0) -> int:
     """Workers for ``todo`` (tracks) of the points ``jobs``:
     :func:`repet_bench.workers.n_workers` for their tracks' lengths and memory stages."""
-    return workers.n_workers(setting, [data.track_seconds(r) for r in todo] if todo else [],
-                             peak_stages(jobs), held)
+    return workers.n_workers(setting, [data.track_seconds(r) for r in todo], peak_stages(jobs),
+                             held)
 
 
 def _shared_workers(jobs: list[dict], refs: list) -> int:
@@ -500,6 +500,10 @@ class _Point:
     resumed: int = 0
     meta: dict | None = None
 
+    def scored(self, ref: data.TrackRef) -> bool:
+        """Whether ``ref`` is done in this point's dir (:func:`is_scored`)."""
+        return is_scored(self.out_dir, ref, self.digest, crosscheck=ref.key == self.checked)
+
 
 def _begin(point: _Point) -> None:
     """Under the point's lock, before processing: remove what interrupted runs left, list
@@ -512,8 +516,7 @@ def _begin(point: _Point) -> None:
     for cache_dir in (_cache_dir(point.job) / "decoded", _cache_dir(point.job) / "refstats"):
         if cache_dir.is_dir():
             remove_stale_temporaries(cache_dir, shared=True)
-    todo = [r for r in point.refs
-            if not is_scored(point.out_dir, r, point.digest, crosscheck=r.key == point.checked)]
+    todo = [r for r in point.refs if not point.scored(r)]
     point.todo, point.resumed = {r.key for r in todo}, len(point.refs) - len(todo)
     point.meta = running_meta(point.job, point.digest, len(point.refs), time.time(), point.root)
     if point.resumed and todo:
@@ -572,9 +575,7 @@ def _process(points: list[_Point]) -> dict:
     n_jobs = _shared_workers([p.job for p in points], [ref for ref, _ in tasks])
 
     def unfinished(todo):
-        left = [(ref, [i for i in indices if not is_scored(
-                    points[i].out_dir, ref, points[i].digest, crosscheck=ref.key == points[i].checked)])
-                for ref, indices in todo]
+        left = [(ref, [i for i in indices if not points[i].scored(ref)]) for ref, indices in todo]
         return [task for task in left if task[1]]
 
     lost = workers.process_all(process_track, tasks, points[0].job["runner"], n_jobs,
