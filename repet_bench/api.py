@@ -55,6 +55,8 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
         An option of ``conf/algo``, ``conf/mask``, ``conf/phase`` (``"repet"``,
         ``"repet_sim"``, ``"ft2d"``, ``"adaptive_repet"``, ``"repet_extended"``,
         ``"rpca"``, ``"hpss"``, ``"hplp"`` (nussl 0.1.6a0's SiSEC 2018 baselines),
+        ``"repet_sim_online"`` (REPET-Python's only; ``flavour="rafii"`` runs Rafii's own
+        code for the REPET family, with his STFT and masks),
         ``"oracle"`` (true sources; ``"ibm"``/``"irm"`` choose its mask), SiSEC 2018's
         oracles ``"sigsep_ibm1"``, ``"sigsep_ibm2"``, ``"sigsep_irm1"``, ``"sigsep_irm2"``,
         ``"sigsep_mwf"`` and ``"mix"``; ``"soft"``, ``"binary"``, ``"wiener"``,

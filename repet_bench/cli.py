@@ -55,7 +55,7 @@ def crosscheck_lines(check: dict | None) -> list[str]:
 
 def format_summary(result, cfg: DictConfig) -> str:
     what = cfg.algo.name + (f" method={cfg.algo.method}" if "method" in cfg.algo else "")
-    if uses_strategies(cfg.algo.name):  # the others make (or are) their own estimates
+    if uses_strategies(cfg.algo):  # the others make (or are) their own estimates
         what += f" | mask={cfg.mask.name} | phase={cfg.phase.name}"
     head = (f"{what} | dataset={cfg.dataset.name}: {result.n_scored}/{result.n_tracks} tracks scored"
             f" ({result.n_resumed} resumed), {len(result.failures)} failed")

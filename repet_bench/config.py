@@ -21,7 +21,8 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-from .algorithms.registry import FLAVOURS
+from .algorithms.registry import ALGORITHMS, FLAVOURS
+from .algorithms.repet import PERIOD_RANGE, period_range
 from .algorithms.sigsep_oracles import METHODS as SIGSEP_METHODS
 from .data import RATE
 from .io import safe_filename
@@ -78,8 +79,8 @@ class FlavouredConfig(AlgoConfig):
 @dataclass
 class RepetConfig(FlavouredConfig):
     name: str = "repet"
-    min_period: float = MISSING
-    max_period: float = MISSING
+    min_period: Optional[float] = MISSING  # None: the flavour's (algorithms.repet.PERIOD_RANGE)
+    max_period: Optional[float] = MISSING
     period: Optional[float] = MISSING
 
 
@@ -101,7 +102,13 @@ class Ft2dConfig(FlavouredConfig):
 
 
 @dataclass
-class RepetExtendedConfig(AlgoConfig):
+class RepetSimOnlineConfig(RepetSimConfig):
+    name: str = "repet_sim_online"
+    buffer_length: float = MISSING
+
+
+@dataclass
+class RepetExtendedConfig(FlavouredConfig):
     """REPET per window; also the base of adaptive REPET (same windowing, Rafii's defaults)."""
 
     name: str = "repet_extended"
@@ -331,8 +338,8 @@ def option(group: str, name: str | None = None) -> dict:
 
     >>> option("stft")
     {'window_length': 2048, 'hop': 512, 'window': 'sqrt_hann', 'convention': 'nussl'}
-    >>> option("algo", "repet")["min_period"]
-    0.8
+    >>> option("algo", "repet")["high_pass_cutoff"]
+    100.0
     """
     return json.loads(_option(group, name if name is not None else default_options()[group])[0])
 
@@ -394,6 +401,7 @@ def register_configs() -> None:
     cs.store(group="runner", name="base_runner", node=RunnerConfig)
     cs.store(group="algo", name="base_repet", node=RepetConfig)
     cs.store(group="algo", name="base_repet_sim", node=RepetSimConfig)
+    cs.store(group="algo", name="base_repet_sim_online", node=RepetSimOnlineConfig)
     cs.store(group="algo", name="base_ft2d", node=Ft2dConfig)
     cs.store(group="algo", name="base_adaptive_repet", node=AdaptiveRepetConfig)
     cs.store(group="algo", name="base_repet_extended", node=RepetExtendedConfig)
@@ -445,8 +453,10 @@ RULES = [
     ("dataset.offset", lambda v: v >= 0, "0 or more seconds"),
     ("dataset.duration", lambda v: v is None or v > 0, "null or a positive number of seconds"),
     ("dataset.max_tracks", lambda v: v is None or v > 0, "null or a positive count"),
-    ("algo.min_period", _positive, "a positive number of seconds"),
-    ("algo.max_period", _positive, "a positive number of seconds, at least algo.min_period"),
+    ("algo.min_period", lambda v: v is None or v > 0,
+     "null (the flavour's) or a positive number of seconds"),
+    ("algo.max_period", lambda v: v is None or v > 0,
+     "null (the flavour's) or a positive number of seconds, at least algo.min_period"),
     ("algo.period", lambda v: v is None or v > 0, "null or a positive number of seconds"),
     ("algo.root", lambda v: v != "???" and Path(str(v)).expanduser().is_dir(),
      "an existing folder of estimates, <root>/<subset>/<track>/vocals.wav and accompaniment.wav"),
@@ -459,6 +469,7 @@ RULES = [
     ("algo.neighborhood_size", lambda v: len(v) == 2 and all(_int_at_least(1)(n) for n in v),
      "two positive sizes in 2DFT bins, [freq, time]"),
     ("algo.quadrants", lambda v: set(v) <= {0, 1, 2, 3}, "a list of quadrants among 0, 1, 2, 3"),
+    ("algo.buffer_length", _positive, "a positive number of seconds"),
     ("algo.segment_length", _positive, "a positive number of seconds"),
     ("algo.segment_step", _positive, "a positive number of seconds"),
     ("algo.filter_order", _int_at_least(1), "a number of frames of at least 1"),
@@ -491,7 +502,14 @@ def validate(cfg: dict) -> None:
             errors.append(f"{key}={value!r} is invalid: use {allowed}")
     if get("stft.hop") is not _ABSENT and get("stft.hop") > get("stft.window_length"):
         errors.append("stft.hop must not exceed stft.window_length")
+    name, flavour = get("algo.name"), get("algo.flavour")
+    if isinstance(name, str) and name in ALGORITHMS and flavour is not _ABSENT \
+            and flavour in FLAVOURS and flavour not in ALGORITHMS[name].all_flavours:
+        errors.append(f"algo.flavour={flavour!r} is invalid for {name}: use "
+                      + " or ".join(ALGORITHMS[name].all_flavours))
     lo, hi = get("algo.min_period"), get("algo.max_period")
+    if _ABSENT not in (lo, hi) and flavour in PERIOD_RANGE:  # null: the flavour's
+        lo, hi = period_range(flavour, lo, hi)
     if _ABSENT not in (lo, hi) and lo is not None and hi is not None and lo > hi:
         errors.append(f"algo.min_period={lo} exceeds algo.max_period={hi}")
     length, step = get("algo.segment_length"), get("algo.segment_step")

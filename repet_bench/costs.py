@@ -48,7 +48,11 @@ def _cost(key: str, seconds: float) -> float:
 
 
 def _stft(job: dict) -> str:
-    return "nussl2018" if job["stft"].get("convention") == "nussl2018" else "default"
+    # A flavour with its own transform (rafii: REPET-Python's, nussl 0.1.6a0's frames) is
+    # costed on that transform whatever the run's stft says.
+    own = get_algorithm(job["algo"]["name"]).waveform_fn(job["algo"].get("flavour"))
+    return ("nussl2018" if own is not None or job["stft"].get("convention") == "nussl2018"
+            else "default")
 
 
 def load_cost(job: dict, seconds: float, decoded: bool = False) -> float:
@@ -73,7 +77,7 @@ def separate_cost(job: dict, seconds: float) -> float:
 
 def apply_cost(job: dict, seconds: float) -> float:
     """Masks and phase reconstruction of one point."""
-    if not uses_strategies(job["algo"]["name"]):  # no masks or phase of ours
+    if not uses_strategies(job["algo"]):  # no masks or phase of ours
         return 0.0
     prefix = f"apply/{_stft(job)}/{job['mask']['name']}"
     phase = job["phase"]["name"]

@@ -207,7 +207,7 @@ def config_labels(configs: Sequence[dict]) -> list[Label]:
                 named = _named_option(group, node) if changed else None
                 extra += ([f"{group}={named}"] if named else
                           [f"{group}.{k}={_fmt(v)}" for k, v in sorted(changed.items())])
-        if not uses_strategies(c.get("algo", {}).get("name")):  # no mask/phase/stft of ours
+        if not uses_strategies(c.get("algo")):  # no mask/phase/stft of ours
             parts["mask"] = parts["phase"] = None
             extra = [e for e in extra if not e.startswith("stft")]
         labels.append(Label(parts.get("algo", "?"), parts.get("mask", "?"),

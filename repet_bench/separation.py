@@ -13,6 +13,7 @@ import numpy as np
 
 from . import masks, phase
 from .algorithms import FLAVOURS, Context, get_algorithm
+from .algorithms.registry import BACKGROUND_INVERTED
 from .algorithms.oracles import mixture_estimates
 from .config import complete
 from .stft import Stft
@@ -73,7 +74,9 @@ def separate(
     (:func:`masks.high_pass_rows`) and, for complementary masks with the mixture phase,
     which estimate is inverted: ``nussl`` inverts the vocals and takes the accompaniment
     as the mixture minus them; ``sisec18`` inverts the background and takes the
-    foreground as the mixture minus it, as nussl 0.1.6a0 did.
+    foreground as the mixture minus it, as nussl 0.1.6a0 did. The ``rafii`` flavour is
+    REPET-Python's code on the waveform (:mod:`repet_bench.algorithms.rafii`): its own
+    transform and masks, so ``stft``, ``mask`` and ``phase`` do not apply.
     """
     separator = Separator(mixture, rate, algo, stft, references, sources)
     return separator.apply(mask, phase_cfg, keep_masks=keep_masks, last=True)
@@ -138,6 +141,11 @@ class Separator:
                 raise ValueError(f"algorithm {algo['name']!r} needs the four true sources "
                                  "(drums, bass, other, vocals)")
             self.own_estimates = algorithm(mixture, sources, **_params(self.algo))
+            return
+        waveform = algorithm.waveform_fn(self.algo.get("flavour"))
+        if waveform is not None:  # another codebase's transform and masks (rafii)
+            self.own_estimates, self.info = waveform(
+                mixture, rate, **_params(self.algo, exclude=("name", "flavour")))
             return
         transform = self.transform = Stft.from_config(complete("stft", None, stft), rate)
         self.flavour = self.algo.get("flavour", FLAVOURS[0])
@@ -207,7 +215,7 @@ class Separator:
             # The iSTFT is linear and reconstructs the mixture exactly, and the two masks
             # sum to one: one estimate is the mixture minus the other (one iSTFT saved).
             # The last use of the mixture STFT masks it in place.
-            inverted, kept = (("accompaniment", bg_mask) if self.flavour == "sisec18"
+            inverted, kept = (("accompaniment", bg_mask) if self.flavour in BACKGROUND_INVERTED
                               else ("vocals", fg_mask))
             del bg_mask, fg_mask
             if last:

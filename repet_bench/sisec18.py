@@ -44,7 +44,9 @@ IMPLEMENTATIONS = {
     "oracle": "two-target oracle on the run's STFT (not sigsep-mus-oracle)",
     "sigsep_oracle": "sigsep-mus-oracle f5ce674 (the SiSEC 2018 code)",
     "sigsep_oracle-other": "sigsep-mus-oracle rule, other parameters (not the SiSEC 2018 code)",
-    "rafii": "Rafii's REPET reference code (no SiSEC 2018 entry)",
+    "rafii": "REPET-Python 9d33c1e, Z. Rafii's own code (no SiSEC 2018 entry)",
+    "variant": "repet_bench's variant on nussl 1.1.9's conventions (not Rafii's code: "
+               "algo.flavour=rafii)",
     "mix": "the mixture (not SiSEC 2018's MIX: that is mix in the sisec18 flavour)",
     "mix-sisec18": "sigsep-mus-oracle f5ce674 MIX (the SiSEC 2018 code)",
     "estimates": "precomputed estimates (algo.root)",
@@ -90,8 +92,10 @@ def implementation(config: dict) -> str:
         return IMPLEMENTATIONS["oracle"]
     if kind.needs_sources:
         return IMPLEMENTATIONS["sigsep_oracle" if sisec18_entry(config) else "sigsep_oracle-other"]
-    if name in ("adaptive_repet", "repet_extended"):
-        return IMPLEMENTATIONS["rafii"]
+    if kind.waveform_fn(algo.get("flavour")) is not None:
+        return IMPLEMENTATIONS[algo["flavour"]]
+    if kind.flavours == ("nussl",):  # nussl has no such algorithm: ours
+        return IMPLEMENTATIONS["variant"]
     if algo.get("flavour") == "sisec18":
         return IMPLEMENTATIONS["sisec18" if sisec18_entry(config) else "sisec18-stft"]
     return IMPLEMENTATIONS["nussl"]
@@ -113,7 +117,7 @@ def sisec18_entry(config: dict) -> str | None:
     evaluation = config.get("eval", {})
     if entry is None or (evaluation.get("win"), evaluation.get("hop")) != (1.0, 1.0):
         return None
-    if not uses_strategies(name):  # its own transform and masks: only its parameters count
+    if not uses_strategies(config["algo"]):  # its own transform and masks: only its parameters count
         made = {**option("algo", name), "flavour": "sisec18"}
         if name == "sigsep_oracle":
             made["method"] = entry

@@ -48,6 +48,13 @@ CONFIGURATIONS = {
     "hplp sisec18": ["+algo=hplp", *_SISEC18],
     **{f"sigsep {m}": [f"+algo=sigsep_{m.lower()}", *_SISEC18]
        for m in ("IBM1", "IBM2", "IRM1", "IRM2", "MWF")},
+    # REPET-Python's functions (scripts/compare_rafii.py compares them with his code)
+    **{f"{n} rafii": ["+experiment=rafii", f"+algo={n}", "algo.flavour=rafii"]
+       for n in ("repet", "repet_extended", "adaptive_repet", "repet_sim", "repet_sim_online")},
+    # simonline's default 10 s buffer holds the whole 6 s sample, so nothing is separated:
+    # a 4 s buffer separates its last 2 s
+    "repet_sim_online rafii buffer 4 s": ["+experiment=rafii", "+algo=repet_sim_online",
+                                          "algo.buffer_length=4.0"],
 }
 COLUMNS = ["configuration", "target", "metric", "frame", "score"]
 

@@ -345,6 +345,8 @@ def test_every_algorithm_handles_odd_inputs(synthetic_tracks, configs, name):
         if get_algorithm(name).needs_sources:  # estimates made, no models: the other methods
             _check_other_methods(algo, audio, sources, label)
             continue
+        if get_algorithm(name).fn is None:  # only a flavour run on the waveform
+            continue
         # and the models themselves: same shape, float32, finite, non-negative
         magnitude = np.abs(stft.forward(audio))
         ref_mags = {k: np.abs(stft.forward(v)) for k, v in refs.items()}
@@ -357,6 +359,23 @@ def test_every_algorithm_handles_odd_inputs(synthetic_tracks, configs, name):
         for model in (models.background, models.foreground):
             assert model.shape == magnitude.shape and model.dtype == np.float32, (name, label)
             assert np.isfinite(model).all() and (model >= 0).all(), (name, label)
+
+
+@pytest.mark.parametrize("name,flavour", sorted((n, f) for n, a in ALGORITHMS.items()
+                                                for f in a.waveform))
+def test_every_waveform_flavour_handles_odd_inputs(synthetic_tracks, configs, name, flavour):
+    """REPET-Python's functions (the rafii flavour) on mono, a track too short for a period,
+    digital silence (his cosine similarity gives NaN there) and an impulse: finite estimates
+    that sum to the mixture, a JSON-able info."""
+    algo = {**configs[name], "flavour": flavour}
+    for label, audio in _inputs(synthetic_tracks[0]).items():
+        result = separation.separate(audio, RATE, algo, STFT, {"name": "soft"},
+                                     {"name": "mixture"})
+        vocals, accompaniment = result.estimates["vocals"], result.estimates["accompaniment"]
+        assert vocals.shape == accompaniment.shape == audio.shape, (name, label)
+        assert np.isfinite(vocals).all() and np.isfinite(accompaniment).all(), (name, label)
+        np.testing.assert_allclose(vocals + accompaniment, audio, atol=1e-6, err_msg=label)
+        json.dumps(result.info)
 
 
 def _check_other_methods(algo, audio, sources, label):

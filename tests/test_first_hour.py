@@ -34,7 +34,7 @@ def test_help_describes_the_tool_and_lists_options_without_internal_names(tmp_pa
 def test_params_prints_each_parameter_with_its_documentation(tmp_path):
     done = cli("params", "algo=repet", "mask=binary", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "min_period: 0.8" in done.stdout and "# seconds" in done.stdout
+    assert "min_period: null" in done.stdout and "null: the flavour's (0.8" in done.stdout
     assert "threshold: 0.5" in done.stdout and "base_" not in done.stdout
     bad = cli("params", "algo=nope", cwd=tmp_path)
     assert bad.returncode == 2 and "algo=nope does not exist; available:" in bad.stderr

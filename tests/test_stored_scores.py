@@ -33,17 +33,29 @@ SISEC18_KNOWN = {
 }
 KNOWN_TOLERANCE_DB = 0.05
 
+# Z. Rafii's REPET-Python itself (repet.py at 9d33c1e) on the sample's audio, museval v4
+# medians over 1 s frames of SDR (dB), vocals / accompaniment: scripts/compare_rafii.py.
+# His sim gives NaN on the sample (a silent frame); these are his code with the flavour's
+# documented fix. His simonline raises on a signal shorter than its 10 s buffer.
+RAFII_KNOWN = {
+    "repet rafii": (-0.041, 6.476),
+    "repet_extended rafii": (-0.041, 6.476),  # one segment: 6 s < 10 s + 5 s
+    "adaptive_repet rafii": (0.104, 7.363),
+    "repet_sim rafii": (1.988, 8.136),
+    "repet_sim_online rafii buffer 4 s": (1.041, 5.737),
+}
+
 
 @pytest.fixture(scope="module")
 def fresh(sample_track) -> pd.DataFrame:
     return compute_all(sample_track)
 
 
-@pytest.mark.parametrize("name", sorted(SISEC18_KNOWN))
-def test_sisec18_preset_reproduces_the_sisec_era_code_on_the_sample(fresh, name):
+@pytest.mark.parametrize("name", sorted({**SISEC18_KNOWN, **RAFII_KNOWN}))
+def test_presets_reproduce_the_reference_code_on_the_sample(fresh, name):
     sdr = fresh[(fresh.configuration == name) & (fresh.metric == "SDR")]
     medians = sdr.groupby("target")["score"].median()
-    vocals, accompaniment = SISEC18_KNOWN[name]
+    vocals, accompaniment = {**SISEC18_KNOWN, **RAFII_KNOWN}[name]
     assert medians["vocals"] == pytest.approx(vocals, abs=KNOWN_TOLERANCE_DB)
     assert medians["accompaniment"] == pytest.approx(accompaniment, abs=KNOWN_TOLERANCE_DB)
 
@@ -70,4 +82,11 @@ def test_the_two_flavours_are_different_numbers(fresh):
     sdr = fresh[fresh.metric == "SDR"].groupby(["configuration", "target"])["score"].median()
     for algo in ("repet", "repet_sim", "ft2d"):
         assert abs(sdr[(algo, "vocals")] - sdr[(f"{algo} sisec18", "vocals")]) > 0.1, algo
-    assert np.isfinite(sdr.values).all()
+    # REPET-Python's numbers are not those of our variants or of nussl's (issue 23 measured
+    # 0.4-1 dB apart on the sample)
+    for algo in ("repet", "repet_sim", "repet_extended", "adaptive_repet"):
+        assert abs(sdr[(algo, "vocals")] - sdr[(f"{algo} rafii", "vocals")]) > 0.1, algo
+    # simonline's 10 s buffer holds the whole 6 s sample: nothing separated, an all-zero
+    # accompaniment, which museval refuses to score (NaN, with its reason in a real run)
+    assert sdr["repet_sim_online rafii"].isna().all()
+    assert np.isfinite(sdr.drop("repet_sim_online rafii", level=0).values).all()

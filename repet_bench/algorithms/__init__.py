@@ -12,6 +12,7 @@ from . import sigsep_oracles  # noqa: F401  (registers "sigsep_oracle")
 from . import rpca  # noqa: F401  (registers "rpca")
 from . import hpss  # noqa: F401  (registers "hpss")
 from . import hplp  # noqa: F401  (registers "hplp")
+from . import rafii  # noqa: F401  (the rafii flavours; registers "repet_sim_online")
 from .. import estimates  # noqa: F401  (registers "estimates": another method's output)
 
 __all__ = ["FLAVOURS", "ALGORITHMS", "Algorithm", "Context", "Models", "get_algorithm", "is_bound",

@@ -2,8 +2,18 @@
 
 A. Liutkus, Z. Rafii, R. Badeau, B. Pardo and G. Richard, "Adaptive Filtering for
 Music/Voice Separation Exploiting the Repeating Musical Structure," IEEE ICASSP 2012.
-Defaults and the filter layout follow Z. Rafii's reference implementation
-(REPET-Python / REPET-Matlab, ``repet.adaptive``). Not a SiSEC 2018 entry.
+Not a SiSEC 2018 entry, and not in nussl. Two flavours:
+
+``nussl`` (the default; this module)
+    repet_bench's own variant on nussl 1.1.9's conventions: the run's STFT, nussl's
+    period search per window (windows shifted inside the track at its edges), the median
+    filter of Rafii's ``adaptivemask`` as models, and the run's mask and phase. Its
+    defaults and filter layout are Rafii's; its numbers are not his (7 dB apart on the
+    sample).
+``rafii``
+    Z. Rafii's REPET-Python ``adaptive`` exactly (:func:`repet_bench.algorithms.rafii.adaptive`),
+    his STFT, zero-padded beat spectrogram and masks. The run's STFT, mask and phase do
+    not apply.
 
 The beat spectrum is computed over windows sliding along the track (a beat spectrogram),
 each window gives the period around it, and every frame is modelled by the median of
@@ -113,7 +123,7 @@ def adaptive_model(magnitude: np.ndarray, frame_periods: np.ndarray, filter_orde
     return model
 
 
-@register("adaptive_repet")
+@register("adaptive_repet", flavours=("nussl",))
 def adaptive_repet(
     magnitude: np.ndarray,
     ctx: Context,
@@ -123,8 +133,10 @@ def adaptive_repet(
     segment_length: float,
     segment_step: float,
     filter_order: int,
+    flavour: str = "nussl",
 ) -> Models:
-    """Adaptive REPET with a period per beat-spectrogram window.
+    """Adaptive REPET with a period per beat-spectrogram window (the ``nussl`` flavour;
+    ``rafii`` runs :func:`repet_bench.algorithms.rafii.adaptive` instead).
 
     Parameters
     ----------

@@ -170,7 +170,7 @@ def filter_quadrants(spectrum: np.ndarray, quadrants) -> None:
             spectrum[region] = 0
 
 
-@register("ft2d")
+@register("ft2d", flavours=("nussl", "sisec18"))
 def ft2d(
     magnitude: np.ndarray,
     ctx: Context,

@@ -18,7 +18,7 @@ from .. import masks
 from .registry import Context, Models, register
 
 
-@register("hplp")
+@register("hplp", flavours=("nussl", "sisec18"))
 def hplp(magnitude: np.ndarray, ctx: Context, *, cutoff: float, flavour: str) -> Models:
     """Background mask 1 below the STFT bin closest to ``cutoff`` Hz, 0 from it up.
 

@@ -38,7 +38,7 @@ def softmask(x: np.ndarray, x_ref: np.ndarray) -> np.ndarray:
     return mask
 
 
-@register("hpss")
+@register("hpss", flavours=("nussl", "sisec18"))
 def hpss(magnitude: np.ndarray, ctx: Context, *, kernel_size: int, flavour: str) -> Models:
     """Harmonic mask of each channel: the background.
 

@@ -55,7 +55,7 @@ def oracle(magnitude: np.ndarray | None, ctx: Context) -> Models:
 register("oracle", needs_references=True)(oracle)
 
 
-@register("mix", mixture_estimates=True)
+@register("mix", mixture_estimates=True, flavours=("nussl", "sisec18"))
 def mix(magnitude: np.ndarray, ctx: Context, *, flavour: str) -> Models:
     """The mixture as the estimates (the MIX anchor).
 

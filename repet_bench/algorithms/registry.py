@@ -22,11 +22,16 @@ transform and masks, SiSEC 2018's oracles as sigsep-mus-oracle made them, are ca
 ``fn(mixture, sources, **params)`` on the waveforms of the mixture and of the four
 MUSDB18 sources and return the estimates themselves; the run's STFT, mask and phase do
 not apply to them.
+
+Some algorithms also run, in one flavour, as another codebase runs them on the waveform
+(``waveform``): the ``rafii`` flavour is Z. Rafii's REPET-Python, called as
+``fn(mixture, rate, **params) -> (estimates, info)`` with his own transform and masks, so
+the run's STFT, mask and phase do not apply to it either.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -59,9 +64,15 @@ class Context:
         return self.n_samples / self.stft.rate
 
 
-FLAVOURS = ("nussl", "sisec18")
+FLAVOURS = ("nussl", "sisec18", "rafii")
 """Algorithm flavours (shared ALGORITHMS.md): ``nussl`` follows nussl 1.1.9, ``sisec18``
-nussl 0.1.6a0, the code that made the SiSEC 2018 entries REP1, REP2 and 2DFT."""
+nussl 0.1.6a0, the code that made the SiSEC 2018 entries REP1, REP2 and 2DFT, ``rafii``
+Z. Rafii's REPET-Python (:mod:`repet_bench.algorithms.rafii`). Each algorithm has the
+ones it registers (:attr:`Algorithm.flavours`)."""
+
+BACKGROUND_INVERTED = ("sisec18", "rafii")
+"""Flavours whose code inverts the background and takes the foreground as the mixture
+minus it (nussl 0.1.6a0 and REPET-Python); nussl 1.1.9 inverts the vocals."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,10 @@ class Algorithm:
     ``reads_estimates``: another method's output, read not made: called as ``fn(track,
     root=...)`` with the :class:`repet_bench.data.TrackAudio`; returns ``(estimates,
     info)`` (:func:`repet_bench.estimates.load_estimates`).
+    ``flavours``: the flavours ``fn`` computes (its ``flavour`` parameter), or ``()`` for
+    an algorithm without one.
+    ``waveform``: flavour → ``fn(mixture, rate, **params) -> (estimates, info)``, the
+    flavours run on the waveform with their own transform and masks (``rafii``).
     """
 
     name: str
@@ -112,11 +127,23 @@ class Algorithm:
     mixture_estimates: bool = False
     needs_sources: bool = False
     reads_estimates: bool = False
+    flavours: tuple[str, ...] = ()
+    waveform: Mapping[str, Callable] = field(default_factory=dict)
 
     @property
-    def uses_strategies(self) -> bool:
-        """Whether the run's STFT, mask and phase options shape its estimates."""
-        return not (self.mixture_estimates or self.needs_sources or self.reads_estimates)
+    def all_flavours(self) -> tuple[str, ...]:
+        """Every flavour ``algo.flavour`` may take for this algorithm."""
+        return (*self.flavours, *self.waveform)
+
+    def waveform_fn(self, flavour: str | None) -> Callable | None:
+        """The function of ``flavour`` if it runs on the waveform (:attr:`waveform`)."""
+        return self.waveform.get(flavour)
+
+    def uses_strategies_in(self, flavour: str | None) -> bool:
+        """Whether the run's STFT, mask and phase options shape its estimates in
+        ``flavour``."""
+        return not (self.mixture_estimates or self.needs_sources or self.reads_estimates
+                    or flavour in self.waveform)
 
     def __call__(self, *inputs, **params):
         """Run on ``inputs`` (``magnitude, ctx``, or ``mixture, sources`` for
@@ -133,22 +160,36 @@ ALGORITHMS: dict[str, Algorithm] = {}
 
 
 def register(name: str, *, needs_references: bool = False, mixture_estimates: bool = False,
-             needs_sources: bool = False, reads_estimates: bool = False):
+             needs_sources: bool = False, reads_estimates: bool = False,
+             flavours: tuple[str, ...] = (), waveform: Mapping[str, Callable] | None = None):
     """Register ``fn(magnitude, ctx, **params) -> Models`` under ``name`` (for
     ``needs_sources``: ``fn(mixture, sources, **params) -> estimates``, see
     :class:`Algorithm`).
 
-    An algorithm with a ``flavour`` parameter takes one of :data:`FLAVOURS`.
+    ``flavours``: those ``fn`` computes, among :data:`FLAVOURS`; ``waveform``: flavours
+    run on the waveform by their own function. An algorithm with only ``waveform``
+    flavours registers ``fn=None`` (``register(name, waveform=...)(None)``); one
+    registered already gets more with :func:`add_waveform_flavour`.
     """
 
     def decorator(fn):
         if name in ALGORITHMS:
             raise ValueError(f"algorithm {name!r} is registered twice")
         ALGORITHMS[name] = Algorithm(name, fn, needs_references, mixture_estimates,
-                                     needs_sources, reads_estimates)
+                                     needs_sources, reads_estimates, tuple(flavours),
+                                     dict(waveform or {}))
         return fn
 
     return decorator
+
+
+def add_waveform_flavour(name: str, flavour: str, fn: Callable) -> None:
+    """Give the registered algorithm ``name`` a ``flavour`` run on the waveform by ``fn``
+    (``fn(mixture, rate, **params) -> (estimates, info)``)."""
+    algorithm = get_algorithm(name)
+    if flavour in algorithm.all_flavours:
+        raise ValueError(f"algorithm {name!r} has a flavour {flavour!r} already")
+    ALGORITHMS[name] = replace(algorithm, waveform={**algorithm.waveform, flavour: fn})
 
 
 def get_algorithm(name: str) -> Algorithm:
@@ -168,12 +209,14 @@ def is_bound(name: str | None) -> bool:
                                       or algorithm.mixture_estimates)
 
 
-def uses_strategies(name: str | None) -> bool:
-    """Whether the run's STFT, mask and phase shape the estimates of algorithm ``name``
-    (not for the mixture anchor, SiSEC's sigsep oracles, nor precomputed ``estimates``,
-    which are read, not separated)."""
-    algorithm = ALGORITHMS.get(name)
-    return algorithm is not None and algorithm.uses_strategies
+def uses_strategies(algo: Mapping | None) -> bool:
+    """Whether the run's STFT, mask and phase shape the estimates of the ``algo`` config
+    (``{"name": ..., "flavour": ...}``): not for the mixture anchor, SiSEC's sigsep
+    oracles, precomputed ``estimates`` (read, not separated), nor a flavour run on the
+    waveform with its own transform (``rafii``)."""
+    algo = algo or {}
+    algorithm = ALGORITHMS.get(algo.get("name"))
+    return algorithm is not None and algorithm.uses_strategies_in(algo.get("flavour"))
 
 
 def residual(magnitude: np.ndarray, background: np.ndarray) -> np.ndarray:

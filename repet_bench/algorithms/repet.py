@@ -3,7 +3,9 @@
 Z. Rafii and B. Pardo, "REpeating Pattern Extraction Technique (REPET): A Simple Method
 for Music/Voice Separation," IEEE TASLP 21(1), 2013. Two flavours (shared ALGORITHMS.md):
 ``nussl`` follows nussl 1.1.9; ``sisec18`` follows nussl 0.1.6a0, which made the SiSEC
-2018 entry REP1 (its lag bounds, a segment of period + 1 frames, its mask).
+2018 entry REP1 (its lag bounds, a segment of period + 1 frames, its mask). The
+``rafii`` flavour is Z. Rafii's REPET-Python ``original``, run on the waveform
+(:func:`repet_bench.algorithms.rafii.original`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,24 @@ import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
 from .registry import Context, Models, register, residual, sisec18_mask
+
+PERIOD_RANGE = {"nussl": (0.8, 8.0), "sisec18": (0.8, 8.0), "rafii": (1.0, 10.0)}
+"""REPET's period range in seconds per flavour, for ``min_period`` / ``max_period`` left
+null: nussl (1.1.9 and 0.1.6a0) and Rafii & Pardo 2013 search 0.8-8 s, REPET-Python
+``period_range = [1, 10]``."""
+
+
+def period_range(flavour: str, min_period: float | None,
+                 max_period: float | None) -> tuple[float, float]:
+    """``(min_period, max_period)`` in seconds, each left None taken from
+    :data:`PERIOD_RANGE` for ``flavour``.
+
+    >>> period_range("rafii", None, None), period_range("nussl", 1.5, None)
+    ((1.0, 10.0), (1.5, 8.0))
+    """
+    lo, hi = PERIOD_RANGE[flavour]
+    return (lo if min_period is None else min_period, hi if max_period is None else max_period)
+
 
 # Frequency rows per block in the beat spectrum's FFTs and the segment median: bounds
 # their temporaries (~75 MB for a 7-minute track) without slowing them down.
@@ -175,7 +195,7 @@ def repeating_model(magnitude: np.ndarray, period: int) -> np.ndarray:
     return np.minimum(tiled, magnitude, out=tiled)
 
 
-@register("repet")
+@register("repet", flavours=("nussl", "sisec18"))
 def repet(
     magnitude: np.ndarray,
     ctx: Context,
@@ -193,9 +213,9 @@ def repet(
         Mixture magnitude spectrogram.
     ctx : Context
         STFT and track length.
-    min_period, max_period : float
-        Period search range in seconds (Rafii & Pardo 2013 and nussl: 0.8 and 8 s; the
-        maximum is capped at a third of the track).
+    min_period, max_period : float or None
+        Period search range in seconds; None: the flavour's (:data:`PERIOD_RANGE`, 0.8
+        and 8 s); the maximum is capped at a third of the track.
     period : float, optional
         Fixed period in seconds; skips the beat spectrum search.
     flavour : {"nussl", "sisec18"}
@@ -227,6 +247,7 @@ def repet(
     >>> models.info["period_frames"], models.info["segment_frames"]
     (44, 45)
     """
+    min_period, max_period = period_range(flavour, min_period, max_period)
     frame_seconds = ctx.stft.frame_seconds
     n_frames = magnitude.shape[1]
     sisec18 = flavour == "sisec18"

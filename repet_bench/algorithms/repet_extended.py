@@ -2,12 +2,21 @@
 
 Z. Rafii and B. Pardo, "REpeating Pattern Extraction Technique (REPET): A Simple Method
 for Music/Voice Separation," IEEE TASLP 21(1), 2013 (Section on longer excerpts: REPET
-applied along time on windows). Defaults and the segmentation follow Z. Rafii's
-reference implementation (REPET-Python / REPET-Matlab, ``repet.extended``). Not a SiSEC
-2018 entry.
+applied along time on windows). Not a SiSEC 2018 entry, and not in nussl.
 
-Rafii cross-fades the windows' background *signals*; here the windows' magnitude models
-are cross-faded in the STFT domain, with the same triangular ramps.
+Two flavours:
+
+``nussl`` (the default; this module)
+    repet_bench's own variant on nussl 1.1.9's conventions: the run's STFT (sqrt-Hann
+    2048 / hop 512 by default), REPET's ``min(median, V)`` models per window with the
+    period found as nussl's REPET finds it, the windows' *magnitude models* cross-faded
+    in the STFT domain with Rafii's triangular ramps, and the run's mask and phase. Its
+    segmentation and defaults are Rafii's; its numbers are not his (6 dB apart on the
+    sample).
+``rafii``
+    Z. Rafii's REPET-Python ``extended`` exactly (:func:`repet_bench.algorithms.rafii.extended`):
+    each segment separated on its own with his STFT and masks, the background *signals*
+    cross-faded. The run's STFT, mask and phase do not apply.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ def crossfade_weights(parts: list[slice], n_frames: int) -> list[np.ndarray]:
     return [w / total[part] for part, w in zip(parts, weights)]
 
 
-@register("repet_extended")
+@register("repet_extended", flavours=("nussl",))
 def repet_extended(
     magnitude: np.ndarray,
     ctx: Context,
@@ -67,8 +76,10 @@ def repet_extended(
     max_period: float,
     segment_length: float,
     segment_step: float,
+    flavour: str = "nussl",
 ) -> Models:
-    """REPET per overlapping window, models cross-faded.
+    """REPET per overlapping window, models cross-faded (the ``nussl`` flavour; ``rafii``
+    runs :func:`repet_bench.algorithms.rafii.extended` instead).
 
     Parameters
     ----------

@@ -314,7 +314,7 @@ def similarity_model(magnitude: np.ndarray, indices: np.ndarray, counts: np.ndar
     return model
 
 
-@register("repet_sim")
+@register("repet_sim", flavours=("nussl", "sisec18"))
 def repet_sim(
     magnitude: np.ndarray,
     ctx: Context,

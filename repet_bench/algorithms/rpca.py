@@ -94,7 +94,7 @@ def decompose(v: np.ndarray, num_iterations: int, epsilon: float) -> tuple[np.nd
     return low_rank, sparse, {"iterations": iteration, "error": float(error)}
 
 
-@register("rpca")
+@register("rpca", flavours=("nussl", "sisec18"))
 def rpca(magnitude: np.ndarray, ctx: Context, *, num_iterations: int, epsilon: float,
          flavour: str) -> Models:
     """Background mask ``|S| <= |L|`` of each channel's robust PCA.

@@ -145,7 +145,7 @@ def _mwf(mixture, sources, alpha=None):
 RULES = {"ibm": _ibm, "irm": _irm, "mwf": _mwf}
 
 
-@register("sigsep_oracle", needs_sources=True)
+@register("sigsep_oracle", needs_sources=True, flavours=("sisec18",))
 def sigsep_oracle(mixture: np.ndarray, sources: dict, *, method: str, flavour: str) -> dict:
     """One of SiSEC 2018's oracle entries, computed as sigsep-mus-oracle computed it.
 
