@@ -508,8 +508,14 @@ def validate(cfg: dict) -> None:
         errors.append(f"algo.flavour={flavour!r} is invalid for {name}: use "
                       + " or ".join(ALGORITHMS[name].all_flavours))
     lo, hi = get("algo.min_period"), get("algo.max_period")
-    if _ABSENT not in (lo, hi) and flavour in PERIOD_RANGE:  # null: the flavour's
-        lo, hi = period_range(flavour, lo, hi)
+    if name == "repet" and _ABSENT not in (lo, hi) and flavour in PERIOD_RANGE:
+        lo, hi = period_range(flavour, lo, hi)  # null: the flavour's (REPET only)
+    elif None in (lo, hi):
+        errors.append(f"algo.min_period and algo.max_period of {name} must be numbers "
+                      "(null, the flavour's range, is REPET's only)")
+    if name == "repet" and flavour == "rafii" and get("algo.period") not in (None, _ABSENT):
+        errors.append("algo.period is not a parameter of REPET-Python's original (it always "
+                      "searches the beat spectrum): leave it null in the rafii flavour")
     if _ABSENT not in (lo, hi) and lo is not None and hi is not None and lo > hi:
         errors.append(f"algo.min_period={lo} exceeds algo.max_period={hi}")
     length, step = get("algo.segment_length"), get("algo.segment_step")

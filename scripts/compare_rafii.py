@@ -16,8 +16,8 @@ His code runs unchanged but for two things, said in the output:
   * ``scipy.signal.hamming`` and ``scipy.signal.triang`` are ``scipy.signal.windows``'
     (SciPy 1.13 removed the aliases; the functions are the same);
   * where his code fails, the documented deviation of the flavour
-    (repet_bench.algorithms.rafii): ``sim``'s similarity of a silent frame is 0 and a frame
-    without similar frames takes itself (his code gives NaN on the sample); ``simonline`` on
+    (repet_bench.algorithms.rafii): in ``sim`` a frame without similar frames takes itself
+    (his code gives that frame a NaN median, NaN on the sample); ``simonline`` on
     a signal shorter than its buffer raises in his code, so only the 30 s signal is compared.
 """
 
@@ -58,20 +58,13 @@ def load_his(path: Path):
 
 
 def with_silent_frame_fix(his):
-    """His ``sim`` with the flavour's deviation: a zero column stays zero in the cosine
-    similarity, and a frame with no similar frame takes itself."""
-    def selfsimilarity(data):
-        norms = np.sqrt(np.sum(np.power(data, 2), axis=0))
-        norms[norms == 0] = 1
-        data = data / norms
-        return np.matmul(data.T, data)
-
+    """His ``sim`` and ``simonline`` with the flavour's deviation: a frame with no similar
+    frame (his NaN median) takes itself. His NaN similarities are left as they are."""
     indices = his._indices
 
     def with_self(*args):
         return [p if len(p) else np.array([i]) for i, p in enumerate(indices(*args))]
 
-    his._selfsimilaritymatrix = selfsimilarity
     his._indices = with_self
 
 

@@ -44,6 +44,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from repet_bench import costs, data, evaluation, synthetic
+from repet_bench.algorithms import get_algorithm
 from repet_bench.config import option
 from repet_bench.separation import Separator
 
@@ -113,7 +114,7 @@ def measure_separation(tracks: dict, repeats: int) -> dict:
         stft_cfg = option("stft", stft)
         for algo in ALGOS:
             algo_cfg = {"name": algo}
-            if stft == "nussl2018" and "flavour" in option("algo", algo):
+            if stft == "nussl2018" and "sisec18" in get_algorithm(algo).flavours:
                 algo_cfg["flavour"] = "sisec18"
 
             def separate(d):

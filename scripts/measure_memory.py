@@ -9,6 +9,9 @@ track tiled to the duration). Prints the table and a least-squares line
     python scripts/measure_memory.py --durations 60 120 240 --algo repet
     python scripts/measure_memory.py --durations 30 60 120 --stages fast
     python scripts/measure_memory.py --durations 60 420 --algo sigsep_mwf --stages separation
+    python scripts/measure_memory.py --durations 60 420 --algo repet_sim:rafii --stages separation
+
+``--algo NAME:FLAVOUR`` measures one flavour (``repet_sim:rafii``: REPET-Python's ``sim``).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ def child(stage: str, seconds: float, algo: str) -> None:
     if stage == "separation":
         from repet_bench.api import configure  # an option name (sigsep_mwf: the oracle + method)
 
-        algo_cfg = configure(algo)["algo"] if algo.startswith("sigsep_") else {
-            "name": algo, "high_pass_cutoff": 100.0}
+        name, _, flavour = algo.partition(":")
+        algo_cfg = configure(name)["algo"] if name.startswith("sigsep_") else {
+            "name": name, "high_pass_cutoff": 100.0, **({"flavour": flavour} if flavour else {})}
         separation.separate(mixture, 44100, algo_cfg, option("stft"),
                             {"name": "soft"}, {"name": "mixture"}, references=refs,
                             sources={k: stems[k] for k in ("drums", "bass", "other", "vocals")})

@@ -96,11 +96,25 @@ def test_local_maxima_are_his_including_ties_and_the_ends(distance):
                                                                distance, 7))
 
 
+@pytest.mark.parametrize("distance", [1, 3])
+def test_silent_rows_block_the_picks_near_them_as_his_nans_do(distance):
+    rng = np.random.default_rng(10 + distance)
+    values = rng.random((60, 3))
+    silent = np.zeros(60, dtype=bool)
+    silent[[5, 30, 31]] = True
+    his_values = values.copy()
+    his_values[silent] = np.nan  # his 0 / 0
+    for column, picks in enumerate(rafii.local_maxima(values, 0.0, distance, 100, silent)):
+        with np.errstate(invalid="ignore"):
+            expected = _his_local_maxima(his_values[:, column], 0.0, distance, 100)
+        np.testing.assert_array_equal(np.sort(picks), np.sort(expected))
+
+
 def test_a_silent_frame_is_similar_to_no_frame_and_sim_stays_finite():
     x = np.random.default_rng(3).standard_normal((4 * RATE, 2))
     x[RATE : RATE + 8192] = 0  # several all-zero frames (his similarity divides 0 by 0)
-    unit = rafii.unit_columns(np.abs(rafii.transform(RATE).forward(x)).mean(axis=2))
-    assert np.isfinite(unit).all()
+    unit, silent = rafii.unit_columns(np.abs(rafii.transform(RATE).forward(x)).mean(axis=2))
+    assert np.isfinite(unit).all() and silent.sum() >= 4
     estimates, _ = rafii.sim(x, RATE, similarity_threshold=0.0, min_distance_between_frames=1.0,
                              max_repeating_frames=100, high_pass_cutoff=100.0)
     assert np.isfinite(estimates["vocals"]).all()

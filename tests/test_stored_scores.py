@@ -35,13 +35,14 @@ KNOWN_TOLERANCE_DB = 0.05
 
 # Z. Rafii's REPET-Python itself (repet.py at 9d33c1e) on the sample's audio, museval v4
 # medians over 1 s frames of SDR (dB), vocals / accompaniment: scripts/compare_rafii.py.
-# His sim gives NaN on the sample (a silent frame); these are his code with the flavour's
-# documented fix. His simonline raises on a signal shorter than its 10 s buffer.
+# His sim gives NaN on the sample (a silent frame gets no similar frame); these are his code
+# with the flavour's documented fix (that frame takes itself). His simonline raises on a
+# signal shorter than its 10 s buffer.
 RAFII_KNOWN = {
     "repet rafii": (-0.041, 6.476),
     "repet_extended rafii": (-0.041, 6.476),  # one segment: 6 s < 10 s + 5 s
     "adaptive_repet rafii": (0.104, 7.363),
-    "repet_sim rafii": (1.988, 8.136),
+    "repet_sim rafii": (1.862, 8.163),
     "repet_sim_online rafii buffer 4 s": (1.041, 5.737),
 }
 

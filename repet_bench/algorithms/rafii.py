@@ -34,10 +34,13 @@ What is his, as his indices write it:
 
 Where his code fails, it does what he evidently meant (and tests say so):
 
-- A silent frame has no direction: his cosine similarity divides by its zero norm and the
-  NaN spreads through the masks (``sim`` on the MUSDB18 sample gives NaN). Here its
-  similarity to every frame is 0, and a frame with no similar frame takes itself (a mask
-  of one, which on a silent frame changes nothing).
+- A silent frame has no direction: his cosine similarity divides by its zero norm, and a
+  frame whose picks come out empty (the silent frame itself, and any frame all of whose
+  candidates are within reach of a silent one) gets a NaN median that spreads through the
+  masks (``sim`` on the MUSDB18 sample gives NaN). Here the NaN's effect on the picks is
+  kept (no frame within ``min_distance`` of a silent one is picked, so every other frame's
+  picks are his) and a frame with no similar frame takes itself (a mask of one, which on
+  a silent frame changes nothing).
 - ``simonline`` reads frames past the end of a signal shorter than its buffer (a NumPy
   broadcast error): here they are zeros, as the rest of his code pads. Such a track has
   no separated frame; a warning says so.
@@ -67,6 +70,9 @@ EPS = float(np.finfo(float).eps)
 # Frames per block of the similarity matrix and per gathered median: bounds temporaries
 # to tens of MB on a 7-minute track (his code holds the whole T x T matrix: 2.6 GB).
 _BLOCK = 256
+# Values per gathered block of the similar-frame medians (~32 MB of float64, and as much
+# inside np.median).
+_MEDIAN_VALUES = 4_000_000
 
 
 def transform(rate: int) -> Stft:
@@ -325,19 +331,26 @@ def adaptive(mixture: np.ndarray, rate: int, *, min_period: float, max_period: f
                                              "period_seconds": median * stft.hop / rate}
 
 
-def unit_columns(data: np.ndarray) -> np.ndarray:
+def unit_columns(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Columns of ``data`` ``(freq, frames)`` divided by their norms, as his similarity
-    matrices normalise them; a zero column stays zero (his code divides by 0)."""
+    matrices normalise them, and which columns are silent (norm 0: his code divides 0 by
+    0; here they stay zero and :func:`local_maxima` treats them as his NaNs)."""
     norms = np.sqrt(np.sum(np.power(data, 2), axis=0))
-    norms[norms == 0] = 1
-    return data / norms
+    silent = norms == 0
+    norms[silent] = 1
+    return data / norms, silent
 
 
-def local_maxima(values: np.ndarray, minimum: float, distance: int, number: int) -> np.ndarray:
+def local_maxima(values: np.ndarray, minimum: float, distance: int, number: int,
+                 silent: np.ndarray | None = None) -> list[np.ndarray]:
     """His ``_localmaxima`` on each column of ``values`` ``(n, columns)``: per column the
     indices ``i`` with ``values[i] >= minimum`` and strictly above every value within
     ``distance`` on either side (the slices stop at the ends), the ``number`` largest,
-    largest first (his ``argsort(...)[::-1]``, so ties break as his)."""
+    largest first (his ``argsort(...)[::-1]``, so ties break as his).
+
+    ``silent`` ``(n,)``: rows of silent frames, NaN in his similarity (0 / 0). A NaN is
+    never a maximum and, as every comparison with it is false, no row within ``distance``
+    of one is either: kept, so that the picks of every other frame are his."""
     if distance > 0:
         # Maxima over the windows [i - distance + 1, i] and [i, i + distance - 1] (scipy's
         # origin places the window), shifted by one: those over [i - distance, i - 1] and
@@ -353,6 +366,9 @@ def local_maxima(values: np.ndarray, minimum: float, distance: int, number: int)
         peaks = (values >= minimum) & (values > before) & (values > after)
     else:
         peaks = values >= minimum
+    if silent is not None and silent.any():
+        near = maximum_filter1d(silent.astype(np.uint8), 2 * distance + 1, mode="constant")
+        peaks &= ~near.astype(bool)[:, np.newaxis]
     picks = []
     for column in range(values.shape[1]):
         at = np.flatnonzero(peaks[:, column])
@@ -369,8 +385,9 @@ def _similar_frames_median(magnitude: np.ndarray, ch: int, picks: list, frames) 
     counts = np.array([len(picks[i]) for i in frames])
     for count in np.unique(counts):
         group = np.flatnonzero(counts == count)
-        for start in range(0, len(group), _BLOCK):
-            rows = group[start : start + _BLOCK]
+        step = max(1, _MEDIAN_VALUES // (magnitude.shape[0] * count))
+        for start in range(0, len(group), step):
+            rows = group[start : start + step]
             at = np.array([picks[frames[r]] for r in rows])  # (rows, count)
             out[:, rows] = np.median(magnitude[:, at, ch], axis=2)
     return out
@@ -402,14 +419,16 @@ def sim(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
     stft = transform(rate)
     spec = stft.forward(mixture)
     magnitude = np.abs(spec)
-    unit = unit_columns(np.mean(magnitude, axis=2))
+    unit, silent = unit_columns(np.mean(magnitude, axis=2))
     distance = int(round(min_distance_between_frames * rate / stft.hop))
     n_frames = unit.shape[1]
     picks = []
     for start in range(0, n_frames, _BLOCK):  # columns of the similarity matrix in blocks
         block = np.matmul(unit.T, unit[:, start : start + _BLOCK])
-        picks += local_maxima(block, similarity_threshold, distance, max_repeating_frames)
-    picks = _with_self(picks)
+        picks += local_maxima(block, similarity_threshold, distance, max_repeating_frames,
+                              silent)
+    # A silent frame's own column is all NaN in his code: no similar frame.
+    picks = _with_self([np.array([], int) if silent[i] else p for i, p in enumerate(picks)])
     frames = np.arange(n_frames)
 
     def masks(ch):
@@ -449,7 +468,7 @@ def simonline(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
     n_samples, hop, length = mixture.shape[0], stft.hop, stft.window_length
     spec = stft.forward(mixture)
     magnitude = np.abs(spec)
-    unit = unit_columns(np.mean(magnitude, axis=2))
+    unit, silent = unit_columns(np.mean(magnitude, axis=2))
     distance = int(round(min_distance_between_frames * rate / hop))
     buffer = round(buffer_length * rate / hop)
     his_frames = int(np.ceil((n_samples - length) / hop + 1))
@@ -463,8 +482,8 @@ def simonline(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
         held[j % buffer] = j + 1
         similarity = np.matmul(unit[:, held].T, unit[:, j + 1 : j + 2])
         frames = held[local_maxima(similarity, similarity_threshold, distance,
-                                   max_repeating_frames)[0]]
-        if len(frames) == 0:
+                                   max_repeating_frames, silent[held])[0]]
+        if len(frames) == 0 or silent[j + 1]:  # none similar (his NaN): the frame itself
             frames = np.array([j + 1])
         for ch in range(spec.shape[2]):
             mask = _mask(np.median(magnitude[:, frames, ch], axis=1), magnitude[:, j + 1, ch])

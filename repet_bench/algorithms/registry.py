@@ -152,6 +152,11 @@ class Algorithm:
 
         # high_pass_cutoff is applied to the masks (separation), not by the algorithm.
         values = complete("algo", self.name, params)
+        flavour = values.get("flavour")
+        if self.fn is None or flavour in self.waveform:
+            raise ValueError(f"{self.name} in the {flavour} flavour runs on the waveform with "
+                             "its own transform, not on a magnitude: call "
+                             "repet_bench.separate(audio, algo=..., flavour=...)")
         return self.fn(*inputs, **{k: v for k, v in values.items()
                                    if k not in ("name", "high_pass_cutoff")})
 
