@@ -150,8 +150,16 @@ def _estimates(mixture: np.ndarray, background: np.ndarray) -> dict:
             "accompaniment": background}
 
 
-def _no_period_info() -> dict:
-    return {"period_frames": -1, "period_seconds": float("nan")}
+def _period_frames(min_period: float, max_period: float, stft: Stft) -> tuple[int, int]:
+    """His ``period_range`` in frames of ``stft``."""
+    return (to_frames(min_period, stft.rate, stft.hop), to_frames(max_period, stft.rate, stft.hop))
+
+
+def _period_info(period: int | None, stft: Stft) -> dict:
+    """``period_frames`` and ``period_seconds`` (-1 and NaN: no period)."""
+    if period is None:
+        return {"period_frames": -1, "period_seconds": float("nan")}
+    return {"period_frames": period, "period_seconds": period * stft.hop / stft.rate}
 
 
 def _original_background(mixture, rate, min_period, max_period, high_pass_cutoff):
@@ -159,8 +167,8 @@ def _original_background(mixture, rate, min_period, max_period, high_pass_cutoff
     stft = transform(rate)
     spec = stft.forward(mixture)
     magnitude = np.abs(spec)
-    period_range = (to_frames(min_period, rate, stft.hop), to_frames(max_period, rate, stft.hop))
-    period = pick_period(beat_spectrum(np.power(np.mean(magnitude, axis=2), 2)), period_range)
+    period = pick_period(beat_spectrum(np.power(np.mean(magnitude, axis=2), 2)),
+                         _period_frames(min_period, max_period, stft))
     if period is None:
         return np.asarray(mixture, dtype=np.float64).copy(), None
     # One median over the same segments as his reshape (repet.repeating_model): the
@@ -215,10 +223,7 @@ def original(mixture: np.ndarray, rate: int, *, min_period: float | None,
     background, found = _original_background(mixture, rate,
                                               *period_range("rafii", min_period, max_period),
                                               high_pass_cutoff)
-    hop = transform(rate).hop
-    info = (_no_period_info() if found is None
-            else {"period_frames": found, "period_seconds": found * hop / rate})
-    return _estimates(mixture, background), info
+    return _estimates(mixture, background), _period_info(found, transform(rate))
 
 
 def triangular_window(length: int) -> np.ndarray:
@@ -271,12 +276,8 @@ def extended(mixture: np.ndarray, rate: int, *, min_period: float, max_period: f
             segment[:overlap] *= window[:overlap, np.newaxis]
         background[part] += segment
     found = [p for p in periods if p > 0]
-    hop = transform(rate).hop
-    median = int(np.median(found)) if found else -1
-    info = {"period_frames": median,
-            "period_seconds": median * hop / rate if found else float("nan"),
-            "segment_periods": periods}
-    return _estimates(mixture, background), info
+    info = _period_info(int(np.median(found)) if found else None, transform(rate))
+    return _estimates(mixture, background), {**info, "segment_periods": periods}
 
 
 def beat_spectrogram(power: np.ndarray, length: int, step: int) -> np.ndarray:
@@ -317,18 +318,16 @@ def adaptive(mixture: np.ndarray, rate: int, *, min_period: float, max_period: f
     stft = transform(rate)
     spec = stft.forward(mixture)
     magnitude = np.abs(spec)
-    length, step = (int(round(s * rate / stft.hop)) for s in (segment_length, segment_step))
+    length, step = (to_frames(s, rate, stft.hop) for s in (segment_length, segment_step))
     power = np.power(np.mean(magnitude, axis=2), 2)
-    period_range = (to_frames(min_period, rate, stft.hop), to_frames(max_period, rate, stft.hop))
-    periods = pick_period(beat_spectrogram(power, length, step), period_range)
+    periods = pick_period(beat_spectrogram(power, length, step),
+                          _period_frames(min_period, max_period, stft))
     if periods is None:
-        return _estimates(mixture, np.asarray(mixture, np.float64).copy()), _no_period_info()
+        return _estimates(mixture, np.asarray(mixture, np.float64).copy()), _period_info(None, stft)
     model = adaptive_model(magnitude, periods, filter_order)
     background = _background(spec, lambda ch: _mask(model[:, :, ch], magnitude[:, :, ch]),
                              stft, mixture.shape[0], high_pass_cutoff)
-    median = int(np.median(periods))
-    return _estimates(mixture, background), {"period_frames": median,
-                                             "period_seconds": median * stft.hop / rate}
+    return _estimates(mixture, background), _period_info(int(np.median(periods)), stft)
 
 
 def unit_columns(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -393,11 +392,6 @@ def _similar_frames_median(magnitude: np.ndarray, ch: int, picks: list, frames) 
     return out
 
 
-def _with_self(picks: list) -> list:
-    """A frame with no similar frame takes itself (a silent one: see the module notes)."""
-    return [p if len(p) else np.array([i]) for i, p in enumerate(picks)]
-
-
 def sim(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
         min_distance_between_frames: float, max_repeating_frames: int,
         high_pass_cutoff: float) -> tuple[dict, dict]:
@@ -420,15 +414,16 @@ def sim(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
     spec = stft.forward(mixture)
     magnitude = np.abs(spec)
     unit, silent = unit_columns(np.mean(magnitude, axis=2))
-    distance = int(round(min_distance_between_frames * rate / stft.hop))
+    distance = to_frames(min_distance_between_frames, rate, stft.hop)
     n_frames = unit.shape[1]
     picks = []
     for start in range(0, n_frames, _BLOCK):  # columns of the similarity matrix in blocks
         block = np.matmul(unit.T, unit[:, start : start + _BLOCK])
         picks += local_maxima(block, similarity_threshold, distance, max_repeating_frames,
                               silent)
-    # A silent frame's own column is all NaN in his code: no similar frame.
-    picks = _with_self([np.array([], int) if silent[i] else p for i, p in enumerate(picks)])
+    # A frame with no similar frame takes itself; a silent frame's own column is all NaN
+    # in his code, so it has none.
+    picks = [p if len(p) and not silent[i] else np.array([i]) for i, p in enumerate(picks)]
     frames = np.arange(n_frames)
 
     def masks(ch):
@@ -469,15 +464,14 @@ def simonline(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
     spec = stft.forward(mixture)
     magnitude = np.abs(spec)
     unit, silent = unit_columns(np.mean(magnitude, axis=2))
-    distance = int(round(min_distance_between_frames * rate / hop))
-    buffer = round(buffer_length * rate / hop)
+    distance = to_frames(min_distance_between_frames, rate, hop)
+    buffer = to_frames(buffer_length, rate, hop)
     his_frames = int(np.ceil((n_samples - length) / hop + 1))
     # Buffer position q holds his frame f with f % buffer == q: spectrogram frame f + 1.
     # The buffer is full before the first frame is separated, so it holds real frames only
     # (his fill loop reads past the end of a shorter signal; nothing is separated then).
     held = np.arange(1, buffer + 1)
     separated = range(buffer - 1, his_frames)
-    kept = np.zeros(spec.shape[1], dtype=bool)
     for j in separated:
         held[j % buffer] = j + 1
         similarity = np.matmul(unit[:, held].T, unit[:, j + 1 : j + 2])
@@ -489,8 +483,9 @@ def simonline(mixture: np.ndarray, rate: int, *, similarity_threshold: float,
             mask = _mask(np.median(magnitude[:, frames, ch], axis=1), magnitude[:, j + 1, ch])
             _high_pass(mask, high_pass_cutoff, stft)
             spec[:, j + 1, ch] *= mask
-        kept[j + 1] = True
-    spec[:, ~kept] = 0
+    # The frames he never outputs: before the buffer is full, and ours past his last.
+    spec[:, :buffer] = 0
+    spec[:, his_frames + 1 :] = 0
     if not len(separated):
         log.warning("repet_sim_online: the track (%.2f s) is no longer than its buffer "
                     "(algo.buffer_length=%s s): no frame is separated (the background is "
