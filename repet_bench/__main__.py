@@ -61,7 +61,7 @@ def main() -> None:
 
         sys.exit(separate_files(args[1:]))
     # A sweep's dir is named by its command, so the same command resumes it.
-    sys.argv[1:] = commands.with_sweep_dir(args)
+    sys.argv[1:] = commands.with_sweep_dir(commands.flags_first(args))
     problem = check(sys.argv[1:])  # config errors and an unwritable results dir: one line
     if problem:
         print(f"repet_bench: {problem}", file=sys.stderr)

@@ -13,7 +13,7 @@ import hashlib
 import importlib.resources
 import re
 
-from .config import OUTPUT_KEYS, RUNTIME_KEYS, available, default_options
+from .config import RUNTIME_KEYS, available, default_options
 
 GROUPS = ("algo", "dataset", "stft", "mask", "phase", "eval", "runner", "experiment")
 
@@ -134,7 +134,7 @@ def sweep_name(argv: list[str]) -> str:
     >>> sweep_name(["-m", "mask=soft,binary", "+algo=repet,ft2d", "runner.n_jobs=4"])
     '+algo=repet,ft2d_mask=soft,binary'
     """
-    ignored = set(RUNTIME_KEYS) - set(OUTPUT_KEYS)
+    ignored = set(RUNTIME_KEYS)
     kept = []
     for override in overrides_of(argv):
         key = override.split("=", 1)[0].lstrip("+~")
@@ -145,6 +145,29 @@ def sweep_name(argv: list[str]) -> str:
     if len(name) > MAX_NAME:
         name = f"{name[:MAX_NAME - 9]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
     return name
+
+
+def flags_first(argv: list[str]) -> list[str]:
+    """``argv`` with Hydra's flags (and their values) before the overrides.
+
+    Hydra's argparse takes the overrides as one run of positional arguments, so a flag
+    after an override (``+algo=repet mask=soft,binary -m``) ends it, and the overrides
+    after the flag are rejected with argparse's usage text.
+
+    >>> flags_first(["+algo=repet", "mask=soft,binary", "-m", "--cfg", "job"])
+    ['-m', '--cfg', 'job', '+algo=repet', 'mask=soft,binary']
+    """
+    flags, overrides, skip = [], [], False
+    for arg in argv:
+        if skip:
+            flags.append(arg)
+            skip = False
+        elif arg.startswith("-"):
+            flags.append(arg)
+            skip = arg in HYDRA_FLAGS_WITH_VALUE
+        else:
+            overrides.append(arg)
+    return flags + overrides
 
 
 def with_sweep_dir(argv: list[str]) -> list[str]:

@@ -246,14 +246,12 @@ class Config:
 
 
 # Keys that change how a run executes or what it keeps, not the scores it computes: they
-# may differ between a run and its resumption, and the config hash leaves them out.
+# may differ between a run and its resumption, the config hash leaves them out, and they
+# do not name run dirs (conf/config.yaml's hydra.job.config.override_dirname.exclude_keys,
+# tested to be exactly these): rerunning with save_estimates=true adds the audio to the
+# same run, without scoring again.
 RUNTIME_KEYS = ("runner", "paths", "dataset.root", "dataset.decode_cache", "save_estimates",
                 "estimates_seconds")
-# Of those, the keys that change what a run dir holds (wav estimates): they name the run
-# dir (a run with estimates is another dir than one without), the others do not. The
-# run-dir naming in conf/config.yaml (hydra.job.config.override_dirname.exclude_keys) is
-# tested to be exactly RUNTIME_KEYS minus these.
-OUTPUT_KEYS = ("save_estimates", "estimates_seconds")
 
 
 def scored_config(cfg: dict) -> dict:

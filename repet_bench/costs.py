@@ -98,20 +98,26 @@ def eval_cost(job: dict, seconds: float, warm: bool = False) -> float:
 
 @dataclass
 class Prediction:
-    """Seconds: ``wall`` (what the user waits), ``work`` (summed over workers)."""
+    """Seconds: ``wall`` (what the user waits), ``work`` (summed over workers); for a
+    point-by-point sweep, ``points``: each point's part of ``wall``, in launch order (the
+    first carries the process and workers' start), which add up to it."""
 
     wall: float
     work: float
     n_jobs: int
+    points: tuple[float, ...] = ()
 
     def describe(self) -> str:
         m = model()
-        return (f"predicted wall time {_duration(self.wall)} on {self.n_jobs} worker(s) "
-                f"({_duration(self.work)} of work; cost model measured {m['measured']} on "
+        return (f"predicted wall time {duration(self.wall)} on {self.n_jobs} worker(s) "
+                f"({duration(self.work)} of work; cost model measured {m['measured']} on "
                 f"{m['machine']}: scale by this machine's speed)")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as the dry run writes them (``7 s``, ``2.9 min``, ``1.2 h``)."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -172,8 +178,9 @@ def predict(jobs: list[dict], seconds: list[float], n_jobs: int, shared: bool = 
     overhead += fixed["worker_start"] if n_jobs > 1 else 0.0
     tasks = track_costs(jobs, seconds, shared, decoded, warm)
     if shared or len(jobs) == 1:
-        span = makespan(tasks, n_jobs)
-    else:  # point by point: each point's tracks, then the next point's
-        per_point = [tasks[i::len(jobs)] for i in range(len(jobs))]
-        span = sum(makespan(p, n_jobs) for p in per_point)
-    return Prediction(overhead + span, overhead + sum(tasks), n_jobs)
+        return Prediction(overhead + makespan(tasks, n_jobs), overhead + sum(tasks), n_jobs)
+    # Point by point: each point's tracks, then the next point's.
+    start = overhead - len(jobs) * fixed["point"]
+    points = [fixed["point"] + makespan(tasks[i::len(jobs)], n_jobs) for i in range(len(jobs))]
+    points[0] += start
+    return Prediction(sum(points), overhead + sum(tasks), n_jobs, tuple(points))

@@ -20,13 +20,22 @@ from .data import TARGETS, matches
 from .io import atomic_write
 
 
-
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
     """``audio`` ``(samples, channels)`` as a 16-bit wav, clipped to [-1, 1], atomically."""
     import soundfile as sf
 
     clipped = np.clip(np.asarray(audio), -1, 1)
     atomic_write(path, lambda tmp: sf.write(tmp, clipped, rate, subtype="PCM_16", format="WAV"))
+
+
+# The wav files a track's estimates folder holds, by name (without .wav).
+FILES = ("mixture", *(f"{t}_true" for t in TARGETS), *TARGETS)
+
+
+def has_estimates(run_dir: Path, subset: str, track: str) -> bool:
+    """Whether every wav file :func:`save_estimates` writes for the track is there."""
+    folder = rundir.estimates_dir(run_dir, subset, track)
+    return all((folder / f"{name}.wav").is_file() for name in FILES)
 
 
 def save_estimates(run_dir: Path, subset: str, track: str, rate: int, mixture: np.ndarray,

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from .commands import HYDRA_INFO_FLAGS, overrides_of
-from .config import available, register_configs
+from .config import available, register_configs, validate
 from .io import writable_problem
 
 
@@ -49,19 +49,38 @@ def check(argv: list[str]) -> str | None:
                     f", = [ ] {{ }} or non-ASCII characters inside the shell's quotes, "
                     f"e.g. '{key}=\"{value}\"'")
     trials = _trials(parsed)
+    from omegaconf import OmegaConf
+
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
         for trial in trials:
             try:
                 cfg = compose("config", overrides=trial)
             except Exception as exc:  # Hydra and OmegaConf raise many types
                 return _explain(exc, trial, compose)
-    from omegaconf import OmegaConf
-
+            if cfg.get("algo") is not None:  # ranges, as each point's run checks them
+                problem = _range_problem(cfg, trial, len(trials) > 1)
+                if problem:
+                    return problem
     from .runner import cache_problem
 
     return (writable_problem(Path(cfg.paths.results).expanduser())
             or (cache_problem(OmegaConf.to_container(cfg, resolve=True))
                 if cfg.get("algo") is not None else None))
+
+
+def _range_problem(cfg, trial: list[str], sweep: bool) -> str | None:
+    """What :func:`repet_bench.config.validate` finds wrong with a composed config, on one
+    line; in a sweep, naming the point (its overrides)."""
+    from omegaconf import OmegaConf
+
+    try:
+        validate(OmegaConf.to_container(cfg, resolve=True))
+    except ValueError as exc:
+        problems = "; ".join(line.strip() for line in str(exc).splitlines()[1:])
+        point = [t for t in trial if not t.startswith("hydra.")]
+        where = f" (in the sweep point {' '.join(point)})" if sweep else ""
+        return problems + where
+    return None
 
 
 def _trials(parsed) -> list[list[str]]:
@@ -88,8 +107,15 @@ def _explain(exc: Exception, trial: list[str], compose) -> str:
     if key:  # a value of the wrong type, or out of an enum
         value = next((t.split("=", 1)[1] for t in trial if t.lstrip("+~").split("=")[0] == key),
                      "?")
-        return f"{key}={value} is invalid: {_first_line(cause.msg if hasattr(cause, 'msg') else cause)}"
+        why = _first_line(cause.msg if hasattr(cause, 'msg') else cause)
+        return f"{key}={value} is invalid: {why}{_expected(key, why, trial, compose)}"
     text = _first_line(exc)
+    not_added = re.search(r"Could not override '([\w-]+)'\. No match in the defaults list", text)
+    if not_added:  # algo=... where +algo=... is meant: the group has no default
+        group = not_added.group(1)
+        value = next((t.split("=", 1)[1] for t in trial if t.split("=")[0] == group), "<name>")
+        return (f"{group}={value}: {group} has no default to override; add it with "
+                f"+{group}={value} (options: {', '.join(available(group))})")
     missing = re.search(r"Could not find '([\w-]+)/([^']*)'", text)
     if missing:  # an option that does not exist
         group, option = missing.groups()
@@ -104,7 +130,8 @@ def _explain(exc: Exception, trial: list[str], compose) -> str:
 def _suggestion(key: str, trial: list[str], compose) -> str:
     """" (did you mean <close key>?)" from the keys of the node ``key`` belongs to."""
     parent, _, leaf = key.rpartition(".")
-    groups = [t for t in trial if "." not in t.lstrip("+~").split("=")[0]]
+    groups = [t for t in trial
+              if "." not in t.lstrip("+~").split("=")[0] and t.lstrip("+~").split("=")[0] != key]
     try:
         node = compose("config", overrides=groups)
         for part in parent.split(".") if parent else []:
@@ -113,6 +140,28 @@ def _suggestion(key: str, trial: list[str], compose) -> str:
     except Exception:
         close = []
     return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
+
+
+# OmegaConf's names of the types a value could not be converted to, as a user writes them.
+_TYPE_NAMES = {"converted to Integer": "a whole number", "converted to Float": "a number",
+               "not a valid bool": "true or false"}
+
+
+def _expected(key: str, why: str, trial: list[str], compose) -> str:
+    """"; write <what the type takes>, e.g. key=<its default>" for a value of the wrong
+    type; "" when the type or the default cannot be told."""
+    kind = next((name for t, name in _TYPE_NAMES.items() if t in why), None)
+    if kind is None:
+        return ""
+    others = [t for t in trial if t.lstrip("+~").split("=")[0] != key]
+    try:
+        node = compose("config", overrides=others)
+        for part in key.split("."):
+            node = node[part]
+    except Exception:
+        return f"; write {kind}"
+    default = "true" if node is True else "false" if node is False else node
+    return f"; write {kind}, e.g. {key}={default} (the default)"
 
 
 def _first_line(exc) -> str:

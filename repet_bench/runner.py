@@ -217,8 +217,7 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
             job["eval"]["hop"])
         record["crosscheck_seconds"] = round(time.perf_counter() - t3, 3)
     if job.get("save_estimates"):
-        listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
-                              track.references, result.estimates, job.get("estimates_seconds"))
+        _save_audio(ref, job, out_dir, track, result)
     rundir.write_museval(out_dir, ref.subset, ref.name, scores.json)
     record.update(
         status="scored",
@@ -228,6 +227,20 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
         info=result.info,
         whole_track=whole,
     )
+    return record
+
+
+def _save_audio(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackAudio,
+                result: Separation) -> None:
+    listen.save_estimates(out_dir, ref.subset, ref.name, track.rate, track.mixture,
+                          track.references, result.estimates, job.get("estimates_seconds"))
+
+
+def _kept_scored(ref: data.TrackRef, out_dir: Path, record: dict, exc: Exception) -> dict:
+    """A scored track whose estimates could not be made again for the audio: its scores
+    stand, the error is logged."""
+    log.error("track %s: its estimates could not be saved (%s: %s); its scores in %s are "
+              "kept", ref.key, exc.__class__.__name__, exc, out_dir)
     return record
 
 
@@ -247,31 +260,36 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
     ``stft``, then each point's masks, phase, scores and files; never raises for a
     track's fault (each point's error is in its record).
 
-    ``task``: the track and the indices of the points in ``specs`` (``(job, out_dir,
-    key of the run's cross-checked track)``) that need it. ``parent_pid``: the run's
+    ``task``: the track, the indices of the points in ``specs`` (``(job, out_dir, key of
+    the run's cross-checked track)``) that need it, and those of them that need only its
+    wav estimates (scored before: their records are kept). ``parent_pid``: the run's
     process, when this runs in a local worker that must not outlive it
     (:func:`repet_bench.workers.die_with_parent`). Each record's timings are its own work
     plus an equal share of the shared work (``shared``, when more than one point shared
     the decode or the models: how many), so they add up to what the track cost.
     """
-    ref, indices = task
+    ref, indices, audio_only = task
     workers.die_with_parent(parent_pid)
     points = [(specs[i][0], specs[i][1], ref.key == specs[i][2]) for i in indices]
-    records = [_new_record(ref, job) for job, _, _ in points]
+    audio_only = [i in audio_only for i in indices]
+    records = [_read_record(out_dir, ref) if only else _new_record(ref, job)
+               for (job, out_dir, _), only in zip(points, audio_only)]
     try:
         t0 = time.perf_counter()
         # What is read: a file changed later is scored again (None: unreadable, and the
         # load says why).
         source = _source_key(ref)
-        for record in records:
-            record["source"] = source
+        for record, only in zip(records, audio_only):
+            if not only:
+                record["source"] = source
         track = _load(ref, points[0][0])
         load_seconds = (time.perf_counter() - t0) / len(points)
     except DiskFullError:
         raise  # not the track's fault: stop the run, keep what is finished
     except Exception as exc:  # noqa: BLE001 - one bad track must not stop the run
-        return [_write_record(out_dir, ref, _failed(record, exc))
-                for (_, out_dir, _), record in zip(points, records)]
+        return [_kept_scored(ref, out_dir, record, exc) if only
+                else _write_record(out_dir, ref, _failed(record, exc))
+                for (_, out_dir, _), record, only in zip(points, records, audio_only)]
     groups: dict[str, list[int]] = {}
     for i, (job, _, _) in enumerate(points):
         groups.setdefault(models_key(job), []).append(i)
@@ -291,6 +309,19 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
         for n, i in enumerate(members):
             job, out_dir, crosscheck = points[i]
             record = records[i]
+            if audio_only[i]:
+                try:
+                    if error is not None:
+                        raise error
+                    result = (Separation(*algorithm(track, root=job["algo"]["root"]))
+                              if separator is None else
+                              separator.apply(job["mask"], job["phase"], last=n == len(members) - 1))
+                    _save_audio(ref, job, out_dir, track, result)
+                except DiskFullError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    _kept_scored(ref, out_dir, record, exc)
+                continue
             record["load_seconds"] = round(load_seconds, 3)
             if len(points) > 1:
                 record["shared"] = {"load": len(points), "models": len(members)}
@@ -500,9 +531,18 @@ class _Point:
     resumed: int = 0
     meta: dict | None = None
 
+    # Tracks scored before whose wav estimates this run keeps (save_estimates=true) and
+    # lacks: separated again for the audio, not scored again.
+    audio: set = field(default_factory=set)
+
     def scored(self, ref: data.TrackRef) -> bool:
-        """Whether ``ref`` is done in this point's dir (:func:`is_scored`)."""
+        """Whether ``ref`` is scored in this point's dir (:func:`is_scored`)."""
         return is_scored(self.out_dir, ref, self.digest, crosscheck=ref.key == self.checked)
+
+    def lacks_audio(self, ref: data.TrackRef) -> bool:
+        """Whether this run keeps estimates (``save_estimates``) and ``ref``'s are missing."""
+        return bool(self.job.get("save_estimates")) and not listen.has_estimates(
+            self.out_dir, ref.subset, ref.name)
 
 
 def _begin(point: _Point) -> None:
@@ -518,6 +558,10 @@ def _begin(point: _Point) -> None:
             remove_stale_temporaries(cache_dir, shared=True)
     todo = [r for r in point.refs if not point.scored(r)]
     point.todo, point.resumed = {r.key for r in todo}, len(point.refs) - len(todo)
+    point.audio = {r.key for r in point.refs if r.key not in point.todo and point.lacks_audio(r)}
+    if point.audio:
+        log.info("%d scored track(s) lack the estimates save_estimates=true keeps: separating "
+                 "them again for the audio (their scores are kept)", len(point.audio))
     point.meta = running_meta(point.job, point.digest, len(point.refs), time.time(), point.root)
     if point.resumed and todo:
         log.info("resuming: %d of %d tracks already scored in %s", point.resumed,
@@ -563,7 +607,8 @@ def _finish(point: _Point, lost: dict) -> RunResult:
 def _process(points: list[_Point]) -> dict:
     """Every track any of ``points`` still needs, one task per track; the tracks lost to
     killed workers, per point index: track key -> why."""
-    tasks = [(ref, [i for i, p in enumerate(points) if ref.key in p.todo])
+    tasks = [(ref, [i for i, p in enumerate(points) if ref.key in p.todo | p.audio],
+              {i for i, p in enumerate(points) if ref.key in p.audio})
              for ref in points[0].refs]
     tasks = [task for task in tasks if task[1]]
     if not tasks:
@@ -572,15 +617,17 @@ def _process(points: list[_Point]) -> dict:
         log.info("shared sweep: %d points, %d track(s) to process, one decode per track "
                  "and one separation per algorithm and STFT", len(points), len(tasks))
     specs = [(p.job, p.out_dir, p.checked) for p in points]
-    n_jobs = _shared_workers([p.job for p in points], [ref for ref, _ in tasks])
+    n_jobs = _shared_workers([p.job for p in points], [task[0] for task in tasks])
 
     def unfinished(todo):
-        left = [(ref, [i for i in indices if not points[i].scored(ref)]) for ref, indices in todo]
+        left = [(ref, [i for i in indices if (points[i].lacks_audio(ref) if i in audio
+                                              else not points[i].scored(ref))], audio)
+                for ref, indices, audio in todo]
         return [task for task in left if task[1]]
 
     lost = workers.process_all(process_track, tasks, points[0].job["runner"], n_jobs,
                                unfinished, _log_outcome, specs)
-    return {i: {ref.key: workers.OOM_HINT for ref, indices in lost if i in indices}
+    return {i: {ref.key: workers.OOM_HINT for ref, indices, _ in lost if i in indices}
             for i in range(len(points))}
 
 
@@ -617,29 +664,33 @@ def _run_group(points: list[_Point], outcomes: list, index: list[int]) -> None:
 
 def _dry_run(points: list[tuple[DictConfig, Path]]) -> tuple[str | None, list]:
     """The dry runs' texts: each point's plan and prediction, and for several points the
-    sweep's predicted wall time shared and point by point (None for one point)."""
-    texts, jobs, todo = [], [], {}
+    sweep's predicted wall time shared and point by point (None for one point). In a
+    sweep, a point's line is its part of the point-by-point total, so they add up to it."""
+    texts, jobs, todo, planned = [], [], {}, []
     for cfg, out_dir in points:
         try:
             the_plan, job, _ = plan(cfg, Path(out_dir))
         except Exception as exc:  # noqa: BLE001 - reported as that point's outcome
             texts.append(exc)
             continue
-        lines = [the_plan.describe(Path(out_dir))]
-        if the_plan.todo:
-            n_jobs = n_workers(job["runner"]["n_jobs"], the_plan.todo, [job])
-            lines.append(predict([job], the_plan.todo, n_jobs).describe())
-        texts.append("\n".join(lines))
+        texts.append(the_plan.describe(Path(out_dir)))
+        planned.append(len(texts) - 1)
         jobs.append(job)
         todo.update((r.key, r) for r in the_plan.todo)
-    if len(points) == 1:
-        return None, texts
     if not todo:
-        return f"sweep of {len(points)} points: nothing to process", texts
+        return (None if len(points) == 1 else
+                f"sweep of {len(points)} points: nothing to process"), texts
     refs = list(todo.values())
+    if len(points) == 1:
+        n_jobs = n_workers(jobs[0]["runner"]["n_jobs"], refs, jobs)
+        texts[0] += "\n" + predict(jobs, refs, n_jobs).describe()
+        return None, texts
     n_jobs = _shared_workers(jobs, refs)
     shared = predict(jobs, refs, n_jobs, shared=True)
     basic = predict(jobs, refs, n_jobs, shared=False)
+    for i, part in zip(planned, basic.points):
+        texts[i] += (f"\n{costs.duration(part)} of the point-by-point sweep's "
+                     f"{costs.duration(basic.wall)} (a shared sweep runs the points together)")
     return (f"sweep of {len(jobs)} points over {len(refs)} track(s): {shared.describe()}\n"
             f"  point by point (hydra/launcher=basic): {basic.describe()}"), texts
 

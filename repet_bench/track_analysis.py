@@ -22,19 +22,25 @@ def track_sections(runs: Sequence[results.Run], runs_table: pd.DataFrame,
     scored the track; its dataset config locates the audio), and the framewise vocals SDR
     over time of every ranked configuration that scored it.
 
+    ``tracks``: names or shell-style patterns (``"*Falcon*"``), as ``dataset.tracks``.
+
     Raises
     ------
     ValueError
-        A track no readable run scored.
+        No track a readable run scored matches ``tracks`` (the message lists them).
     """
     from . import api, data
 
+    scored = sorted({k.split("/", 1)[-1] for r in runs if r.config for k in r.tracks})
+    names = [name for name in scored if data.matches(name, tracks)]
+    if not names:  # exact names or shell patterns, as --listen and dataset.tracks take them
+        raise ValueError(f"--analyse {' '.join(map(repr, tracks))} matches no scored track "
+                         "(exact names or shell patterns such as '*Falcon*'); scored tracks: "
+                         f"{', '.join(scored[:20])}{' ...' if len(scored) > 20 else ''}")
     sections, figures = [], []
-    for name in tracks:
-        run = next((r for r in runs if r.config and any(k.split("/", 1)[-1] == name
-                                                         for k in r.tracks)), None)
-        if run is None:
-            raise ValueError(f"--analyse {name!r}: no run scored a track of that name")
+    for name in names:
+        run = next(r for r in runs if r.config and any(k.split("/", 1)[-1] == name
+                                                        for k in r.tracks))
         dataset = run.config["dataset"]
         cache = Path(run.config["paths"]["cache"]).expanduser()
         track = data.load_track(next(r for r in data.list_tracks(OmegaConf.create(dataset), cache)

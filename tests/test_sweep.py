@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -110,6 +111,12 @@ def test_dry_runs_predict_the_wall_time_of_a_run_and_of_a_sweep(tmp_path, cache)
     assert sweep.returncode == 0, sweep.stderr
     assert "sweep of 4 points over 1 track(s): predicted wall time" in sweep.stdout
     assert "point by point (hydra/launcher=basic): predicted wall time" in sweep.stdout
+    # each point's line is its part of the point-by-point total: they add up to it
+    total = re.search(r"point by point \(hydra/launcher=basic\): predicted wall time "
+                      r"([\d.]+) s", sweep.stdout).group(1)
+    parts = re.findall(rf"([\d.]+) s of the point-by-point sweep's {total} s", sweep.stdout)
+    assert len(parts) == 4
+    assert sum(map(float, parts)) == pytest.approx(float(total), abs=0.5 + 0.05 * 4)  # shown rounded
     assert not list(tmp_path.rglob("museval")), "a dry run processed tracks"
 
 
