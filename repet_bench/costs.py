@@ -153,6 +153,8 @@ def track_costs(jobs: list[dict], seconds: list[float], shared: bool,
         # The first fast point scores the track with the reference statistics cold.
         cold = 0.0 if warm[t] or not fast else (
             eval_cost(fast[0], length) - eval_cost(fast[0], length, warm=True))
+        # The mixture's own scores (SDRi), once per track: cached for the other points.
+        cold += eval_cost(jobs[0], length, warm=True)
         if shared:
             work = load_cost(jobs[0], length, decoded[t])
             work += sum(separate_cost(j, length) for j in groups.values())

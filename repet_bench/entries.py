@@ -26,7 +26,8 @@ ENTRY = "museval-json"  # algo_name of a report entry read from museval JSON fil
 def load_entry(folder: Path) -> pd.DataFrame:
     """Per-track medians of a folder of museval JSON files (one per track, as museval's
     ``EvalStore.save`` and the SiSEC 2018 submissions write them, e.g.
-    ``sigsep-mus-2018/submissions/REP1/test/*.json``); ``subset`` is the folder's name when
+    ``sigsep-mus-2018/submissions/REP1/test/*.json``, or the submission's folder itself,
+    ``submissions/REP1``, whose ``test/`` is read); ``subset`` is the folder's name when
     it is ``train``/``test``, else ``test``.
 
     Raises
@@ -37,6 +38,8 @@ def load_entry(folder: Path) -> pd.DataFrame:
         A file that is not a museval track document (the message names it).
     """
     folder = Path(folder)
+    if not any(folder.glob("*.json")) and (folder / "test").is_dir():
+        folder = folder / "test"  # a submission's (or an --export's) method folder
     files = sorted(folder.glob("*.json"))
     if not files:
         raise FileNotFoundError(f"no museval JSON file (*.json) in {folder}")

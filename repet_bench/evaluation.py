@@ -27,6 +27,15 @@ SI_METRICS = ("SI-SDR", "SI-SIR", "SI-SAR")
 SONG_METRICS = ("nSDR",)
 # Every metric with one value per track (stored as frame 0 of the scores table).
 WHOLE_TRACK_METRICS = SONG_METRICS + SI_METRICS
+# Improvement over the mixture, as asteroid and many papers report it: per track, a score
+# minus the score of the mixture itself taken as both estimates (improvement -> the
+# metric it improves). SDRi is of the per-track medians over frames of BSS Eval v4's SDR
+# (museval's quantised frames for both), SI-SDRi of the whole-track SI-SDR. The mixture is
+# scored once per track (:func:`mixture_scores`), so no MIX run is needed; a MIX run
+# itself (the mixture as estimates) has SDRi = SI-SDRi = 0.
+IMPROVEMENTS = {"SDRi": "SDR", "SI-SDRi": "SI-SDR"}
+# Every metric with one value per track in the scores table.
+PER_TRACK_METRICS = WHOLE_TRACK_METRICS + tuple(IMPROVEMENTS)
 # demucs' / MDX's regulariser: a silent reference or a perfect estimate stays finite.
 NSDR_DELTA = 1e-7
 # The tidy rows of one track (the scores table adds run and configuration columns).
@@ -119,6 +128,43 @@ def evaluate_track(
                                   "ISR": isr[i].tolist(), "SAR": sar[i].tolist()})
     store.validate()
     return TrackScores(store.json, error)
+
+
+def sdr_medians(document: str) -> dict:
+    """``{target: median over frames of SDR}`` of a museval JSON document (NaN frames
+    skipped; all NaN: NaN), from its quantised values as the scores table reads them."""
+    import json
+
+    out = {}
+    for target in json.loads(document)["targets"]:
+        values = [f["metrics"]["SDR"] for f in target["frames"]]
+        finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+        out[target["name"]] = float(np.median(finite)) if finite else math.nan
+    return out
+
+
+def mixture_scores(references: dict, mixture: np.ndarray, rate: int, win: float = 1.0,
+                   hop: float = 1.0, backend: str = "museval",
+                   stats_path: Path | None = None) -> dict:
+    """What :data:`IMPROVEMENTS` subtract: the scores of the mixture ``(samples,
+    channels)`` taken as both estimates, ``{target: {"SDR": median over frames,
+    "SI-SDR": whole track}}`` (dB; NaN where museval refuses the track). ``win``, ``hop``,
+    ``backend``, ``stats_path``: as :func:`evaluate_track` (the run's own)."""
+    estimates = {target: mixture for target in TARGETS}
+    medians = sdr_medians(evaluate_track("mixture", references, estimates, rate, win, hop,
+                                         backend, stats_path).json)
+    whole = whole_track(references, estimates)
+    return {t: {"SDR": medians[t], "SI-SDR": whole[t]["SI-SDR"]} for t in TARGETS}
+
+
+def improvement_rows(rows: pd.DataFrame, whole: dict, mixture: dict, track: str,
+                     subset: str) -> pd.DataFrame:
+    """Tidy rows of :data:`IMPROVEMENTS` for one track: from its museval ``rows``
+    (:data:`ROW_COLUMNS`), its whole-track metrics and :func:`mixture_scores`."""
+    sdr = rows[rows["metric"] == "SDR"].groupby("target")["score"].median()
+    values = {t: {"SDRi": sdr.get(t, math.nan) - mixture[t]["SDR"],
+                  "SI-SDRi": whole[t]["SI-SDR"] - mixture[t]["SI-SDR"]} for t in TARGETS}
+    return whole_track_rows(values, track, subset)
 
 
 def _fitted(estimate, reference) -> np.ndarray:

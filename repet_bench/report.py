@@ -30,6 +30,7 @@ from typing import Sequence
 import pandas as pd
 
 from . import entries as entries_mod
+from . import export as export_mod
 from . import listen, results, sisec18, stats
 from .algorithms import is_bound
 from .data import TARGETS
@@ -135,7 +136,8 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
                  scatter: tuple[str, str] | None = None, reference_dir: Path | None = None,
                  extra_sections: Sequence[Section] = (), seed: int = stats.SEED,
                  write: bool = True, listen_tracks: Sequence[str] | None = None,
-                 analyse: Sequence[str] = (), entries: dict | None = None) -> Report:
+                 analyse: Sequence[str] = (), entries: dict | None = None,
+                 export: Path | None = None) -> Report:
     """Find the runs under ``paths``, rank them and write the report.
 
     Parameters
@@ -160,6 +162,10 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         SiSEC 2018 submission's ``test/``), ranked with the runs on the same tracks.
     analyse : sequence of str
         Tracks to draw a track analysis (beat spectrum, models) and framewise SDR for.
+    export : Path, optional
+        Also write each ranked configuration's museval JSON there, one folder per
+        configuration named by its label, as museval's ``MethodStore`` and a SiSEC 2018
+        submission lay them out (:mod:`repet_bench.export`).
     write : bool
         Write the files (False: only compute).
 
@@ -189,11 +195,16 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
                 raise ValueError(str(exc)) from None
         runs_table, per_track, groups = results.collect(runs)
         _whose_code(runs_table, runs)
+        exported = (export_mod.export(runs_table, {str(r.path): r for r in runs}, groups, export)
+                    if export is not None else [])
         if entries:
             runs_table, per_track = entries_mod.add_entries(runs_table, per_track, groups, entries)
             published = runs_table["algo_name"] == entries_mod.ENTRY
-            runs_table.loc[published, "implementation"] = (
-                "museval JSON: " + runs_table.loc[published, "run"])
+            # The folder's last two parts (a SiSEC submission's NAME/test): the full path,
+            # in the csv's run column, would crowd the table's scores out.
+            runs_table.loc[published, "implementation"] = [
+                "museval JSON: " + "/".join(Path(run).parts[-2:])
+                for run in runs_table.loc[published, "run"]]
         if scatter:
             for spec in scatter:
                 if not select_configs(spec, runs_table):
@@ -247,6 +258,9 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
             sections += analysed
             figures += analysis_figures
         sections += list(extra_sections)
+        if exported:
+            notes.append(f"exported {len(exported)} configuration(s) to {export} (museval "
+                         "MethodStore / SiSEC 2018 submission layout; methods.csv)")
         board = _csv_table(boards, ref_table, runs_table)
         report = Report(out_dir, runs_table, per_track, groups, board, comparison, sections,
                         figures, notes)
@@ -336,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="another method's museval JSON files (one per track, e.g. a "
                              "SiSEC 2018 submission's test/ folder), ranked with the runs "
                              "that scored the same tracks; repeatable")
+    parser.add_argument("--export", type=Path, metavar="DIR",
+                        help="also write each configuration's museval JSON to DIR/<label>/"
+                             "test/, as museval's MethodStore.add_eval_dir and a SiSEC 2018 "
+                             "submission read them (DIR/methods.csv maps folders to labels)")
     parser.add_argument("--analyse", nargs="+", metavar="TRACK", default=(),
                         help="tracks to plot the beat spectrum, period and spectrograms of "
                              "(read from the dataset of the first run that scored them)")
@@ -348,7 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--entry {', '.join(twice)} given more than once: each entry "
                              "needs a name of its own (NAME=DIR)")
         report = build_report(args.dirs, args.out, args.scatter, args.reference,
-                              listen_tracks=args.listen, analyse=args.analyse, entries=entries)
+                              listen_tracks=args.listen, analyse=args.analyse, entries=entries,
+                              export=args.export)
     except (FileNotFoundError, ValueError) as exc:
         print(f"repet_bench.report: {exc}", file=sys.stderr)
         return 2

@@ -29,15 +29,15 @@ from . import rundir
 from .algorithms import uses_strategies
 from .config import available, config_hash, default_options, option, scored_config
 from .data import TARGETS
-from .evaluation import (METRICS, ROW_COLUMNS, SONG_METRICS, WHOLE_TRACK_METRICS,
-                      largest_difference)
+from .evaluation import (METRICS, PER_TRACK_METRICS, ROW_COLUMNS, SONG_METRICS,
+                         largest_difference)
 
 # The tidy scores table (scores.parquet): one row per frame × target × metric.
 SCORE_COLUMNS = ["run", "algo", "mask", "phase", "config_hash", *ROW_COLUMNS]
 # The wide columns of an aggregate, "<target>_<metric>" (dB): medians over tracks, and for
 # the song-level SDR also the mean over tracks ("<target>_nSDR_mean"), as the MDX and SDX
 # challenges aggregate it.
-BOARD_COLUMNS = ([f"{t}_{m}" for t in TARGETS for m in METRICS + WHOLE_TRACK_METRICS]
+BOARD_COLUMNS = ([f"{t}_{m}" for t in TARGETS for m in METRICS + PER_TRACK_METRICS]
                  + [f"{t}_{m}_mean" for t in TARGETS for m in SONG_METRICS])
 # Dataset keys that only choose which tracks (the scored track set says that) or where
 # files live; every other dataset key (name, excerpt, generator seed...) changes the audio.
@@ -336,7 +336,7 @@ def aggregate(scores: pd.DataFrame) -> pd.DataFrame:
     3.5
     """
     wide = median_over_tracks(per_track_medians(scores).assign(config=""))
-    metrics = [m for m in METRICS + WHOLE_TRACK_METRICS if m in set(scores["metric"])]
+    metrics = [m for m in METRICS + PER_TRACK_METRICS if m in set(scores["metric"])]
     return pd.DataFrame({m: [wide[f"{t}_{m}"].iloc[0] for t in TARGETS] for m in metrics},
                         index=pd.Index(TARGETS, name="target"))
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from . import bsseval_fast, costs, data, evaluation, listen, rundir, workers
+from . import bsseval_fast, cache, costs, data, evaluation, listen, rundir, workers
 from .algorithms import get_algorithm
 from .config import config_hash, scored_config, unknown_keys, validate
 from .io import (DiskFullError, LockedError, exclusive_lock, remove_stale_temporaries,
@@ -134,6 +134,10 @@ def _scored_rows(out_dir: Path, ref: data.TrackRef, digest: str,
         log.warning("the files of %s changed since it was scored (rewritten, replaced or "
                     "removed); scoring the track again", ref.key)
         return None
+    if "mixture" not in record:
+        log.info("the record of %s predates the improvement over the mixture (SDRi); "
+                 "scoring the track again", ref.key)
+        return None
     if crosscheck and "crosscheck" not in record:
         log.info("%s was scored before eval=fast was checked against museval; scoring it again",
                  ref.key)
@@ -160,13 +164,17 @@ def _cache_dir(job: dict) -> Path:
     return Path(job["paths"]["cache"]).expanduser()
 
 
+def _needs_cache(job: dict) -> bool:
+    """Whether the run writes the cache (the sample or synthetic root, decoded audio, the
+    fast backend's reference statistics); checked writable before it starts."""
+    return bool(job["dataset"]["name"] in data.GENERATED or job["dataset"].get("decode_cache")
+                or job["eval"]["backend"] == "fast")
+
+
 def cache_problem(job: dict) -> str | None:
-    """Why the run cannot write the cache it needs (the sample or synthetic root, decoded
-    audio, the fast backend's reference statistics), or None."""
-    needed = (job["dataset"]["name"] in data.GENERATED or job["dataset"].get("decode_cache")
-              or job["eval"]["backend"] == "fast")
+    """Why the run cannot write the cache it needs (:func:`_needs_cache`), or None."""
     return writable_problem(_cache_dir(job), "the cache (paths.cache)",
-                            "paths.cache=<dir> or REPET_BENCH_CACHE=<dir>") if needed else None
+                            "paths.cache=<dir> or REPET_BENCH_CACHE=<dir>") if _needs_cache(job) else None
 
 
 def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
@@ -177,6 +185,34 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
         return None
     key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}-v{bsseval_fast.STATS_VERSION}"
     return _cache_dir(job) / "refstats" / f"{key}.npz"
+
+
+# The version of the cached mixture scores' definition: bump it when it changes.
+MIXTURE_VERSION = 1
+
+
+def mixture_scores(ref: data.TrackRef, job: dict, track: data.TrackAudio) -> dict:
+    """:func:`repet_bench.evaluation.mixture_scores` of the track with the run's evaluation
+    settings, computed once per track and settings where the run keeps a cache (a sweep's
+    points and reruns share it)."""
+    ev = job["eval"]
+
+    def compute() -> dict:
+        scores = evaluation.mixture_scores(track.references, track.mixture, track.rate,
+                                           ev["win"], ev["hop"], ev["backend"],
+                                           _stats_path(ref, job))
+        return {"scores": np.array([[scores[t][m] for m in evaluation.IMPROVEMENTS.values()]
+                                    for t in data.TARGETS])}
+
+    if _needs_cache(job):
+        key = (f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}-{ev['backend']}"
+               f"-v{MIXTURE_VERSION}")
+        arrays = cache.fetch_or_compute(_cache_dir(job) / "mixscores" / f"{key}.npz", compute,
+                                        "mixture scores")
+    else:
+        arrays = compute()
+    return {t: dict(zip(evaluation.IMPROVEMENTS.values(), map(float, arrays["scores"][i])))
+            for i, t in enumerate(data.TARGETS)}
 
 
 def _new_record(ref: data.TrackRef, job: dict) -> dict:
@@ -210,6 +246,7 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
                                      track.rate, job["eval"]["win"], job["eval"]["hop"],
                                      job["eval"]["backend"], _stats_path(ref, job))
     whole = evaluation.whole_track(track.references, result.estimates)
+    mixture = mixture_scores(ref, job, track)
     t3 = time.perf_counter()
     if crosscheck and job["eval"]["backend"] == "fast":
         record["crosscheck"] = evaluation.crosscheck(
@@ -226,6 +263,7 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
         evaluation_seconds=round(t3 - t2, 3),
         info=result.info,
         whole_track=whole,
+        mixture=mixture,
     )
     return record
 
@@ -399,9 +437,11 @@ def collect_scores(out_dir: Path, refs: list[data.TrackRef], records: dict, rows
     frames = []
     for r in refs:
         if rows.get(r.key) is not None:
+            record = records[r.key]
             frames.append(rows[r.key])
-            frames.append(evaluation.whole_track_rows(records[r.key]["whole_track"], r.name,
-                                                      r.subset))
+            frames.append(evaluation.whole_track_rows(record["whole_track"], r.name, r.subset))
+            frames.append(evaluation.improvement_rows(rows[r.key], record["whole_track"],
+                                                      record["mixture"], r.name, r.subset))
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.concat(frames, ignore_index=True)

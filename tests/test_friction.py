@@ -91,3 +91,23 @@ def test_a_sweep_with_m_last_closes_with_its_ranking_and_the_report_command(tmp_
         assert report.main([f"results/sweeps/{sweep.name}", "--out", str(tmp_path / "r")]) == 0
     finally:
         os.chdir(os.path.dirname(__file__))
+
+
+def test_improvement_over_the_mixture_without_a_mix_run(tmp_path, cache):
+    """Leaderboard SDRi / SI-SDRi: each track's score minus the mixture's, with no MIX run
+    needed; a MIX run, made to compare, has exactly 0 and the difference is the same."""
+    import repet_bench as rb
+
+    repet = runner.run(compose_cfg("+algo=repet", "runner.progress=false"), tmp_path / "repet")
+    board = rb.leaderboard(rb.load_scores(tmp_path / "repet"))
+    assert board["vocals_SDRi"].notna().all() and board["accompaniment_SI-SDRi"].notna().all()
+    assert {"SDRi", "SI-SDRi"} <= set(repet.summary.columns)
+    runner.run(compose_cfg("+algo=mix", "runner.progress=false"), tmp_path / "mix")
+    both = rb.leaderboard(rb.load_scores(tmp_path)).set_index("config")
+    mix, rep = both.loc["mix"], both.loc["repet / soft / mixture"]
+    for target in ("vocals", "accompaniment"):
+        assert mix[f"{target}_SDRi"] == 0 and mix[f"{target}_SI-SDRi"] == 0
+        assert rep[f"{target}_SDRi"] == pytest.approx(rep[f"{target}_SDR"] - mix[f"{target}_SDR"],
+                                                      abs=1e-9)
+        assert rep[f"{target}_SI-SDRi"] == pytest.approx(
+            rep[f"{target}_SI-SDR"] - mix[f"{target}_SI-SDR"], abs=1e-9)

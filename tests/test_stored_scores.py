@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from repet_bench import evaluation
 from stored_scores import CONFIGURATIONS, TOLERANCE_DB, compute_all, load
 
 # The SiSEC-era code (nussl 0.1.6a0, every constructor at its default) run on the sample's
@@ -91,3 +92,33 @@ def test_the_two_flavours_are_different_numbers(fresh):
     # accompaniment, which museval refuses to score (NaN, with its reason in a real run)
     assert sdr["repet_sim_online rafii"].isna().all()
     assert np.isfinite(sdr.drop("repet_sim_online rafii", level=0).values).all()
+
+
+def test_the_improvement_over_the_mixture_is_the_stored_difference(sample_track):
+    """SDRi / SI-SDRi, as the runner computes them, on the stored scores: the mixture's
+    own scores are those stored for MIX (the mixture as the estimates), and each
+    configuration's improvement is its stored median minus MIX's."""
+    stored = load()
+    track = sample_track
+    mixture = evaluation.mixture_scores(track.references, track.mixture, track.rate,
+                                        backend="museval")
+    mix = stored[stored.configuration == "mix"]
+    for target in ("vocals", "accompaniment"):
+        rows = mix[mix.target == target]
+        assert mixture[target]["SDR"] == pytest.approx(
+            rows[rows.metric == "SDR"].score.median(), abs=TOLERANCE_DB)
+        assert mixture[target]["SI-SDR"] == pytest.approx(
+            rows[rows.metric == "SI-SDR"].score.iloc[0], abs=TOLERANCE_DB)
+    for name in ("repet", "repet sisec18", "ibm", "mix"):
+        rows = stored[stored.configuration == name].assign(track="t", subset="test")
+        framewise = rows[rows.metric.isin(["SDR", "SIR", "SAR", "ISR"])]
+        whole = {t: {"SI-SDR": rows[(rows.target == t) & (rows.metric == "SI-SDR")].score.iloc[0]}
+                 for t in ("vocals", "accompaniment")}
+        got = evaluation.improvement_rows(framewise, whole, mixture, "t", "test")
+        for _, row in got.iterrows():
+            metric = evaluation.IMPROVEMENTS[row.metric]
+            mine = rows[(rows.target == row.target) & (rows.metric == metric)].score.median()
+            theirs = mix[(mix.target == row.target) & (mix.metric == metric)].score.median()
+            assert row.score == pytest.approx(mine - theirs, abs=2 * TOLERANCE_DB), (name, row)
+            if name == "mix":
+                assert abs(row.score) <= 2 * TOLERANCE_DB
