@@ -50,6 +50,11 @@ class DatasetConfig:
     max_tracks: Optional[int] = None
     offset: float = 0.0
     duration: Optional[float] = None
+    # MUSDB18-7 (musdb's 7 s preview of every track) downloaded by musdb into
+    # <paths.cache>/MUSDB18-7 and read from there (repet_bench.preview); download_url: a
+    # mirror instead of musdb's URL.
+    download: bool = False
+    download_url: Optional[str] = None
     # Keep decoded audio in <paths.cache>/decoded so a sweep's points (and reruns) decode
     # each track once; costs ~105 MB of disk per minute of stereo audio (5 stems, float32).
     decode_cache: bool = False
@@ -250,13 +255,19 @@ class Config:
 # do not name run dirs (conf/config.yaml's hydra.job.config.override_dirname.exclude_keys,
 # tested to be exactly these): rerunning with save_estimates=true adds the audio to the
 # same run, without scoring again.
-RUNTIME_KEYS = ("runner", "paths", "dataset.root", "dataset.decode_cache", "save_estimates",
-                "estimates_seconds")
+RUNTIME_KEYS = ("runner", "paths", "dataset.root", "dataset.download_url",
+                "dataset.decode_cache", "save_estimates", "estimates_seconds")
+
+
+# Keys added after runs were made, at the value that means what those runs did: left out
+# of the scored config at that value, so those runs keep their config hash and their
+# leaderboard group (dataset.download=true is another dataset, false the one they read).
+ADDED_KEYS = {"dataset.download": False}
 
 
 def scored_config(cfg: dict) -> dict:
     """The part of a resolved config (plain dict) that determines the scores: a deep copy
-    without :data:`RUNTIME_KEYS`."""
+    without :data:`RUNTIME_KEYS` (and :data:`ADDED_KEYS` at their old meaning)."""
     cfg = json.loads(json.dumps(cfg))
     for key in RUNTIME_KEYS:
         node, *rest = key.split(".")
@@ -264,6 +275,10 @@ def scored_config(cfg: dict) -> dict:
             cfg.get(node, {}).pop(rest[0], None)
         else:
             cfg.pop(node, None)
+    for key, old in ADDED_KEYS.items():
+        node, leaf = key.split(".")
+        if isinstance(cfg.get(node), dict) and cfg[node].get(leaf, old) == old:
+            cfg[node].pop(leaf, None)
     return cfg
 
 

@@ -143,14 +143,23 @@ def sample_root(cache: Path) -> Path:
 GENERATED = ("sample", "synthetic")
 
 
-def resolve_root(cfg, cache: Path) -> Path:
-    """The dataset root for ``cfg`` (a ``dataset`` config), built first for sample/synthetic."""
+def resolve_root(cfg, cache: Path, fetch: bool = True) -> Path:
+    """The dataset root for ``cfg`` (a ``dataset`` config), built first for sample/synthetic
+    and downloaded first for ``download=true`` (:mod:`repet_bench.preview`; ``fetch``
+    False: an error instead of a download)."""
     if cfg.name == "sample":
         return sample_root(cache)
     if cfg.name == "synthetic":
         from .synthetic import build_root
 
         return build_root(Path(cache) / f"synthetic-n{cfg.n_tracks}-seed{cfg.seed}", cfg.n_tracks, cfg.seed)
+    if getattr(cfg, "download", False):  # MUSDB18-7, musdb's preview, into the cache
+        from .preview import PreviewError, ensure
+
+        try:
+            return ensure(cache, getattr(cfg, "download_url", None), fetch)
+        except PreviewError as exc:
+            raise DatasetError(str(exc)) from None
     root = cfg.root or os.environ.get("MUSDB_PATH")
     if not root:
         raise DatasetError(
@@ -169,15 +178,16 @@ def matches(name: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
-def list_tracks(cfg, cache: Path) -> list[TrackRef]:
-    """The tracks a ``dataset`` config selects, sorted as musdb sorts them.
+def list_tracks(cfg, cache: Path, fetch: bool = True) -> list[TrackRef]:
+    """The tracks a ``dataset`` config selects, sorted as musdb sorts them (``fetch``: as
+    :func:`resolve_root`).
 
     Raises
     ------
     DatasetError
         Missing root or subset folder, bad ``split``, or no track left after filtering.
     """
-    root = resolve_root(cfg, cache)
+    root = resolve_root(cfg, cache, fetch)
     subsets = _subsets(cfg.subsets)
     if cfg.split is not None and (subsets != ["train"] or cfg.split not in ("train", "valid")):
         raise DatasetError(

@@ -269,17 +269,21 @@ def _friedman_block(per_track: pd.DataFrame, label: str, out_dir: Path,
                "no difference detected, so no pair is called different")
     text = (f"{head}: Friedman χ² = {result.statistic:.2f}, p = {result.p:.3g} over "
             f"{result.n_tracks} tracks and {result.n_configs} configurations: {verdict}. "
-            f"Post-hoc: Conover-Iman, {P_ADJUST}-adjusted, α = {ALPHA}.")
+            f"Post-hoc: Conover-Iman, {P_ADJUST}-adjusted, α = {ALPHA}"
+            + (f": not run, {result.posthoc_note}." if result.posthoc_note else "."))
     beats = result.better_than()
     shown = pd.DataFrame({
         "configuration": result.mean_ranks.index,
         "mean rank": result.mean_ranks.map(lambda v: f"{v:.2f}").to_numpy(),
         "significantly better than": [
             "; ".join(beats[c]) if beats[c] else "—" for c in result.mean_ranks.index]})
-    path = plots.pvalue_heatmap(result.pvalues, out_dir / "plots" / f"{label}_posthoc.png")
-    figures.append(path)
-    fig_md, fig_html = figure_markup(path, out_dir, "Conover-Iman post-hoc p-values (vocals SDR)")
-    return ("\n\n".join([text, _markdown(shown), fig_md]),
+    fig_md = fig_html = ""
+    if not result.posthoc_note:
+        path = plots.pvalue_heatmap(result.pvalues, out_dir / "plots" / f"{label}_posthoc.png")
+        figures.append(path)
+        fig_md, fig_html = figure_markup(path, out_dir,
+                                         "Conover-Iman post-hoc p-values (vocals SDR)")
+    return ("\n\n".join(p for p in [text, _markdown(shown), fig_md] if p),
             f'<h3>{html.escape(head)}</h3><p class="note">{html.escape(text)}</p>'
             f"{_html_table(shown)}{fig_html}")
 

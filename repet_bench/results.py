@@ -236,7 +236,8 @@ class Group:
     @property
     def full_length(self) -> bool:
         audio = json.loads(self.audio)
-        return not audio.get("offset") and audio.get("duration") is None
+        return (not audio.get("offset") and audio.get("duration") is None
+                and not audio.get("download"))  # MUSDB18-7: 7 s of each track
 
     def describe(self) -> str:
         """One-line heading: dataset, subsets, number of tracks, excerpt."""
@@ -245,11 +246,13 @@ class Group:
         n = len(self.tracks)
         parts = [self.dataset, "+".join(subsets), f"{n} track{'s' if n != 1 else ''}"]
         offset, duration = audio.get("offset") or 0, audio.get("duration")
+        if audio.get("download"):
+            parts.append("MUSDB18-7 preview (7 s per track)")
         if duration is not None:
             parts.append(f"excerpt {offset:g}–{offset + duration:g} s")
         elif offset:
             parts.append(f"from {offset:g} s to the end")
-        else:
+        elif not audio.get("download"):
             parts.append("full length")
         if audio.get("name") == "synthetic":
             parts.append(f"seed {audio.get('seed')}")

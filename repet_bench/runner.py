@@ -482,9 +482,10 @@ def plan(cfg: DictConfig, out_dir: Path) -> tuple[Plan, dict, str]:
     if problem:
         raise RunError(problem)
     digest = config_hash(job)
-    refs = data.list_tracks(cfg.dataset, _cache_dir(job))
+    fetch = not cfg.runner.get("dry_run")  # a dry run downloads nothing
+    refs = data.list_tracks(cfg.dataset, _cache_dir(job), fetch)
     root = (None if cfg.dataset.name in data.GENERATED
-            else str(data.resolve_root(cfg.dataset, _cache_dir(job)).resolve()))
+            else str(data.resolve_root(cfg.dataset, _cache_dir(job), fetch).resolve()))
     _check_run_dir(out_dir, job, digest, root)
     checked = _crosschecked(refs, job)
     done = [r for r in refs if is_scored(out_dir, r, digest, crosscheck=r.key == checked)]

@@ -147,6 +147,8 @@ class Friedman:
         order of ``mean_ranks``; empty when ``reason`` is set.
     reason : str
         Why no test was run (too few tracks or configurations), else "".
+    posthoc_note : str
+        Why the post-hoc p-values are NaN although the Friedman test ran, else "".
     """
 
     n_tracks: int
@@ -156,6 +158,7 @@ class Friedman:
     mean_ranks: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     pvalues: pd.DataFrame = field(default_factory=pd.DataFrame)
     reason: str = ""
+    posthoc_note: str = ""
 
     def better_than(self, alpha: float = ALPHA) -> dict[str, list[str]]:
         """Configuration → those it beats: a better mean rank and a post-hoc p < alpha,
@@ -205,7 +208,15 @@ def friedman(per_track: pd.DataFrame, target: str = "vocals", metric: str = "SDR
     from scipy import stats
 
     statistic, p = stats.friedmanchisquare(*(table[c].to_numpy() for c in table.columns))
+    order = list(ranks.index)
+    if (table.rank(axis=1).nunique() == 1).all():
+        # Every track ranks the configurations alike: Conover-Iman's residual variance is
+        # 0 and its statistic divides by it (scikit-posthocs returns p = 0, with a
+        # RuntimeWarning): undefined, not "infinitely significant".
+        nan = pd.DataFrame(np.nan, index=order, columns=order)
+        return Friedman(n, k, float(statistic), float(p), ranks, nan, posthoc_note=(
+            "every track ranks the configurations in the same order, so Conover-Iman's "
+            "residual variance is 0 and its p-values are undefined; the Friedman test stands"))
     pvalues = sp.posthoc_conover_friedman(table.to_numpy(), p_adjust=P_ADJUST)
     pvalues.index = pvalues.columns = table.columns
-    order = list(ranks.index)
     return Friedman(n, k, float(statistic), float(p), ranks, pvalues.loc[order, order])

@@ -46,3 +46,47 @@ def make_hq_root(root: Path, cache: Path) -> Path:
                 sf.write(folder / f"{stem}.wav", audio, rate, subtype="PCM_16")
     assert track.rate == rate
     return root
+
+
+def preview_names() -> dict[str, list[str]]:
+    """Track names of a MUSDB18-7 root: the 50 MUSDB18 test tracks (the SiSEC 2018
+    reference lists them) and 100 training tracks, musdb's 14 validation tracks among them
+    (the other training names are made up: no list of them ships with musdb)."""
+    from repet_bench.sisec18 import find_reference_dir, load_reference
+
+    test = sorted(load_reference(find_reference_dir()).track_names)
+    valid = sorted(data.musdb_setup()["validation_tracks"])
+    train = valid + [f"Preview Train {i:02d} - Track" for i in range(100 - len(valid))]
+    return {"train": train, "test": test}
+
+
+def make_preview_zip(path: Path, cache: Path, distinct: int = 6,
+                     drop: str | None = None) -> Path:
+    """A zip laid out as musdb's MUSDB18-7-STEMS.zip (``train/`` and ``test/`` of
+    ``.stem.mp4`` files at its top) from the real sample: the first ``distinct`` test
+    tracks (in musdb's order) are the sample rotated by 1, 2, ... s, so they score apart;
+    the others are copies of the sample. ``drop``: a track left out (an incomplete zip)."""
+    import zipfile
+
+    import numpy as np
+    import stempeg
+
+    src = sample_stem_file(cache)
+    stems, rate = stempeg.read_stems(str(src))
+    rotated = {}
+    work = path.parent / "preview-stems"  # shared by the zips of one folder
+    work.mkdir(parents=True, exist_ok=True)
+    names = preview_names()
+    for i, name in enumerate(names["test"][:distinct]):
+        target = work / f"{i}.stem.mp4"
+        if not target.exists():
+            stempeg.write_stems(str(target), np.roll(stems, (i + 1) * rate, axis=1),
+                                sample_rate=rate,
+                                writer=stempeg.StreamsWriter(codec="aac", bitrate=256000))
+        rotated[name] = target
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for subset, listed in names.items():
+            for name in listed:
+                if name != drop:
+                    archive.write(rotated.get(name, src), f"{subset}/{name}.stem.mp4")
+    return path

@@ -35,7 +35,7 @@ def test_main_command_runs_on_the_sample_and_resumes(tmp_path, cache):
                                     "subset", "target", "metric", "frame", "time", "score"]
     assert set(scores.target) == {"vocals", "accompaniment"}
     assert set(scores.metric) == {"SDR", "SIR", "SAR", "ISR", "nSDR", "SI-SDR", "SI-SIR",
-                                  "SI-SAR"}
+                                  "SI-SAR", "SDRi", "SI-SDRi"}
     store = museval.EvalStore()
     store.add_eval_dir(run_dir / "museval")  # museval's own reader accepts our JSON
     assert len(store.df) == len(scores[scores.metric.isin(["SDR", "SIR", "SAR", "ISR"])])
