@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 
 from . import rundir
 from .data import TARGETS, matches
-from .io import atomic_write
+from .io import atomic_write, safe_filename
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
@@ -50,12 +51,19 @@ def save_estimates(run_dir: Path, subset: str, track: str, rate: int, mixture: n
     return folder
 
 
-def _player(path: Path, out_dir: Path) -> str:
+def _player(path: Path, out_dir: Path, copy_to: Path | None = None) -> str:
+    """An audio player of ``path``, linked relative to the report folder ``out_dir``;
+    ``copy_to``: the file is copied there first (a standalone report holds its audio)."""
+    if copy_to is not None:
+        target = copy_to / path.name
+        atomic_write(target, lambda tmp: shutil.copyfile(path, tmp))
+        path = target
     src = html.escape(os.path.relpath(path, out_dir))
     return f'<audio controls preload="none" src="{src}"></audio>'
 
 
-def section_html(runs: pd.DataFrame, out_dir: Path, patterns: list[str]) -> tuple[str, list[str]]:
+def section_html(runs: pd.DataFrame, out_dir: Path, patterns: list[str],
+                 standalone: bool = False) -> tuple[str, list[str]]:
     """Audio players for the tracks ``patterns`` name: mixture and true sources, then each
     configuration's vocals and accompaniment side by side.
 
@@ -65,6 +73,9 @@ def section_html(runs: pd.DataFrame, out_dir: Path, patterns: list[str]) -> tupl
         The report's runs table (``run`` = run dir, ``config`` = label, ``ranked``).
     patterns : list of str
         Track names or shell-style patterns, as ``dataset.tracks`` (``"*Falcon*"``).
+    standalone : bool
+        Copy the wav files into ``out_dir/audio/`` and link those, so the report folder
+        can be moved or sent (otherwise the players link the run dirs' files).
 
     Returns
     -------
@@ -94,13 +105,20 @@ def section_html(runs: pd.DataFrame, out_dir: Path, patterns: list[str]) -> tupl
     for name in names:
         entries = found[name]
         first = entries[0][1]
+        here = out_dir / "audio" / safe_filename(name) if standalone else None
+        copies = {folder: here / f"{i}" if here is not None else None
+                  for i, (_, folder) in enumerate(entries)}
         parts.append(f"<h3>{html.escape(name)}</h3><table class=\"listen\"><tr><th></th>"
                      "<th>vocals</th><th>accompaniment</th></tr>")
-        parts.append(f"<tr><td>mixture</td><td colspan=2>{_player(first / 'mixture.wav', out_dir)}</td></tr>")
+        sources = here / "sources" if here is not None else None
+        parts.append("<tr><td>mixture</td><td colspan=2>"
+                     f"{_player(first / 'mixture.wav', out_dir, sources)}</td></tr>")
         parts.append("<tr><td>true sources</td>" + "".join(
-            f"<td>{_player(first / f'{t}_true.wav', out_dir)}</td>" for t in TARGETS) + "</tr>")
+            f"<td>{_player(first / f'{t}_true.wav', out_dir, sources)}</td>" for t in TARGETS)
+            + "</tr>")
         for config, folder in entries:
             parts.append(f"<tr><td>{html.escape(config)}</td>" + "".join(
-                f"<td>{_player(folder / f'{t}.wav', out_dir)}</td>" for t in TARGETS) + "</tr>")
+                f"<td>{_player(folder / f'{t}.wav', out_dir, copies[folder])}</td>"
+                for t in TARGETS) + "</tr>")
         parts.append("</table>")
     return "\n".join(parts), names

@@ -173,6 +173,11 @@ def heatmap(cells: pd.DataFrame, path: Path, value: str = "vocals_SDR",
     return _save(fig, path)
 
 
+# The p-value map's levels, < 0.001, < 0.01, < 0.05 and not significant, told apart in
+# lightness, not only hue (ColorBrewer Blues).
+PVALUE_COLOURS = ("#08519c", "#4292c6", "#c6dbef", "#f7f7f7")
+
+
 def pvalue_heatmap(pvalues: pd.DataFrame, path: Path, title: str | None = None) -> Path:
     """Conover-Iman post-hoc p-values between configurations (best mean rank first).
 
@@ -185,7 +190,7 @@ def pvalue_heatmap(pvalues: pd.DataFrame, path: Path, title: str | None = None) 
     k = len(labels)
     values = pvalues.to_numpy(float).copy()
     np.fill_diagonal(values, np.nan)
-    cmap = ListedColormap(["#1a9850", "#91cf60", "#d9ef8b", "#eeeeee"])
+    cmap = ListedColormap(PVALUE_COLOURS)
     norm = BoundaryNorm([0, 0.001, 0.01, 0.05, 1.0], cmap.N)
     fig = _figure(2.5 + 0.75 * k + 1.5, 1.5 + 0.55 * k)
     ax = fig.subplots()
@@ -193,7 +198,8 @@ def pvalue_heatmap(pvalues: pd.DataFrame, path: Path, title: str | None = None) 
     if k <= 16:
         for (i, j), v in np.ndenumerate(values):
             if not np.isnan(v):
-                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize="small")
+                ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize="small",
+                        color="white" if v < 0.01 else "black")
     ax.set_xticks(range(k), [str(i + 1) for i in range(k)])
     ax.set_yticks(range(k), [f"{i + 1}. {label}" for i, label in enumerate(labels)])
     ax.set_xlabel("configuration (number as on the left)")
@@ -248,6 +254,10 @@ def scatter(per_track: pd.DataFrame, config_a: str, config_b: str, path: Path,
     return _save(fig, path)
 
 
+_LINE_COLOURS = [f"C{i}" for i in range(10)]
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
 def framewise(frames: pd.DataFrame, path: Path, title: str = "") -> Path:
     """A score over time, one line per configuration (``frames``: ``config, time, score``;
     NaN frames, e.g. silent vocals, are gaps)."""
@@ -255,9 +265,12 @@ def framewise(frames: pd.DataFrame, path: Path, title: str = "") -> Path:
     n_cols = 3
     fig = _figure(12, 4.0 + 0.22 * -(-n // n_cols))  # room for the legend below
     ax = fig.subplots()
-    for config, rows in frames.groupby("config", sort=False):
+    for i, (config, rows) in enumerate(frames.groupby("config", sort=False)):
         rows = rows.sort_values("time")
-        ax.plot(rows["time"], rows["score"], lw=1.2, marker=".", label=config)
+        # tab10's colours, then again dashed, dotted...: no two lines look alike
+        ax.plot(rows["time"], rows["score"], lw=1.2, marker=".", label=config,
+                color=_LINE_COLOURS[i % len(_LINE_COLOURS)],
+                linestyle=_LINE_STYLES[(i // len(_LINE_COLOURS)) % len(_LINE_STYLES)])
     ax.set(xlabel="time (s)", ylabel="SDR (dB)", title=title)
     ax.grid(alpha=0.3)
     fig.legend(loc="outside lower center", ncols=n_cols, fontsize="small", frameon=False)

@@ -21,7 +21,8 @@ from .data import TARGETS
 from .evaluation import IMPROVEMENTS, METRICS, SI_METRICS
 from .results import Group
 from .sisec18 import REFERENCE_TITLE, Reference, covers_reference, reference_table
-from .stats import ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, P_ADJUST, SEED, friedman
+from .stats import (ALPHA, MIN_CI_TRACKS, MIN_WILCOXON_PAIRS, P_ADJUST, SEED, friedman,
+                    wilcoxon_floor)
 
 
 def format_number(v, digits: int = 2) -> str:
@@ -40,8 +41,16 @@ def format_p(row) -> str:
     return f"{row['p_vs_best']:.3g}" + (" *" if row["significant"] else "")
 
 
-def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
-    """Formatted leaderboard (strings) with (target, metric) column pairs."""
+# The columns a paper reports first (the page shows these, the rest behind a toggle):
+# per target, SDR with its CI and the improvement over the mixture.
+PAPER_METRICS = ("SDR", "95% CI", "SDRi")
+
+
+def display_table(table: pd.DataFrame, with_tests: bool = True,
+                  paper: bool = False) -> pd.DataFrame:
+    """Formatted leaderboard (strings) with (target, metric) column pairs; ``paper``: only
+    the configuration, its implementation, n, :data:`PAPER_METRICS` per target and the
+    test against the best (fits a 1400 px page)."""
     out = {("", "#"): table["rank"].astype(str)} if "rank" in table else {}
     out[("", "configuration")] = table["config"]
     if "implementation" in table:
@@ -70,6 +79,11 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
             column = f"{target}_{metric}"
             if column in table and table[column].notna().any():
                 out[(f"{target} over the mixture", metric)] = table[column].map(format_number)
+    if paper:
+        out = {key: value for key, value in out.items() if not key[0]
+               or (key[0] in TARGETS and key[1] in PAPER_METRICS)
+               or (key[0].endswith(" over the mixture") and key[1] == "SDRi")}
+        out = {(_paper_group(k[0]), k[1]): v for k, v in out.items()}
     if with_tests:
         out[("vocals SDR vs best", "Δ median")] = [
             "" if r["rank"] == 1 or pd.isna(r["median_diff"]) else f"{r['median_diff']:+.2f}"
@@ -78,6 +92,11 @@ def display_table(table: pd.DataFrame, with_tests: bool = True) -> pd.DataFrame:
     frame = pd.DataFrame(out)
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
     return frame
+
+
+def _paper_group(group: str) -> str:
+    """The paper table's column group: the target (its SDRi beside its SDR)."""
+    return group.removesuffix(" over the mixture")
 
 
 # What a markdown viewer acts on in a name (a track's, a run dir's, an entry's): HTML and
@@ -147,7 +166,11 @@ figure { margin: 1em 0; } figure img { max-width: 100%; }
 .note { color: #555; font-size: 0.9em; }
 .scroll { overflow-x: auto; }
 table.leaderboard td:nth-child(2) { white-space: nowrap; }
-table.leaderboard td:nth-child(3) { text-align: left; font-size: 0.8em; min-width: 13em; }
+table.leaderboard td:nth-child(3) { text-align: left; font-size: 0.8em; min-width: 10em;
+                                    max-width: 22em; }
+thead tr:first-child th { text-align: center; }  /* a target's name over its columns */
+table.leaderboard thead tr:last-child th:nth-child(3) { text-align: left; }
+details > summary { cursor: pointer; color: #333; margin: 0.3em 0; }
 """
 
 
@@ -203,9 +226,18 @@ def group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.D
     names = sorted(group.track_names)
     md = [f"Tracks ({len(names)}): {md_text(', '.join(names))}" if len(names) <= 10
           else f"{len(names)} tracks (listed in the HTML report).", _markdown(shown)]
+    paper = display_table(table, paper=True)
+    paper = paper[[c for t in ("", *TARGETS, "vocals SDR vs best") for c in paper.columns
+                   if c[0] == t]]  # each target's SDR, CI and SDRi side by side
     page = [f'<details><summary>{len(names)} track(s)</summary><p class="note">'
             f"{html.escape('; '.join(names))}</p></details>",
-            f'<div class="scroll">{_html_table(shown, "leaderboard")}</div>']
+            f'<div class="scroll">{_html_table(paper, "leaderboard")}</div>',
+            f"<details><summary>Every metric (SIR, SAR, ISR, song-level nSDR, "
+            f"scale-invariant, improvements)</summary>"
+            f'<div class="scroll">{_html_table(shown, "leaderboard")}</div></details>',
+            f'<p class="note">{html.escape(wilcoxon_floor(int(table["n_tracks"].max())))}</p>']
+    if wilcoxon_floor(int(table["n_tracks"].max())):
+        md.append(wilcoxon_floor(int(table["n_tracks"].max())))
     if covers_reference(group, reference):
         same = ("These are SiSEC 2018's 50 MUSDB18 test tracks at full length: the "
                 "published entries below are comparable, per track.")
@@ -227,7 +259,8 @@ def group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.D
         fig_md, fig_html = figure_markup(path, out_dir, caption)
         md.append(fig_md)
         page.append(fig_html)
-    friedman_md, friedman_html = _friedman_block(per_track, label, out_dir, figures)
+    friedman_md, friedman_html = _friedman_block(per_track, label, out_dir, figures,
+                                                 table["config"].tolist())
     md.append(friedman_md)
     page.append(friedman_html)
     return Section(f"group-{label}", f"Leaderboard {label}: {group.describe()}",
@@ -255,12 +288,12 @@ def _group_plots(group: Group, label: str, table: pd.DataFrame, per_track: pd.Da
     return made
 
 
-def _friedman_block(per_track: pd.DataFrame, label: str, out_dir: Path,
-                    figures: list) -> tuple[str, str]:
+def _friedman_block(per_track: pd.DataFrame, label: str, out_dir: Path, figures: list,
+                    order: Sequence[str] = ()) -> tuple[str, str]:
     """Friedman test and Conover-Iman post-hoc over the group's configurations (vocals
     SDR, tracks as blocks): a sentence, a "significantly better than" table and the
     p-value map; below the minimum sample sizes, the sentence says why there is none."""
-    result = friedman(per_track)
+    result = friedman(per_track, order=order)
     head = "Ranking test (vocals SDR, tracks as blocks, as SiSEC 2018)"
     if result.reason:
         text = f"Not run: {result.reason}."

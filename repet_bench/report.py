@@ -137,7 +137,7 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
                  extra_sections: Sequence[Section] = (), seed: int = stats.SEED,
                  write: bool = True, listen_tracks: Sequence[str] | None = None,
                  analyse: Sequence[str] = (), entries: dict | None = None,
-                 export: Path | None = None) -> Report:
+                 export: Path | None = None, standalone: bool = False) -> Report:
     """Find the runs under ``paths``, rank them and write the report.
 
     Parameters
@@ -166,6 +166,9 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
         Also write each ranked configuration's museval JSON there, one folder per
         configuration named by its label, as museval's ``MethodStore`` and a SiSEC 2018
         submission lay them out (:mod:`repet_bench.export`).
+    standalone : bool
+        Copy what the page plays into the report folder (``audio/``; the figures are
+        there already), so the folder can be moved or sent as it is.
     write : bool
         Write the files (False: only compute).
 
@@ -250,7 +253,8 @@ def build_report(paths: Sequence[Path], out: Path | None = None,
             sections.append(comparison_section(comparison, labels))
         sections.append(not_ranked_section(runs_table, out_dir))
         if listen_tracks:
-            players, heard = listen.section_html(runs_table, out_dir, list(listen_tracks))
+            players, heard = listen.section_html(runs_table, out_dir, list(listen_tracks),
+                                                 standalone)
             sections.append(Section("listen", "Listen", "Audio players: see leaderboard.html.", players))
             notes.append(f"audio players for {len(heard)} track(s): {', '.join(heard)}")
         if analyse:
@@ -354,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also write each configuration's museval JSON to DIR/<label>/"
                              "test/, as museval's MethodStore.add_eval_dir and a SiSEC 2018 "
                              "submission read them (DIR/methods.csv maps folders to labels)")
+    parser.add_argument("--standalone", action="store_true",
+                        help="copy the audio the page plays into the report folder, so the "
+                             "folder can be moved or sent (figures are in it already)")
     parser.add_argument("--analyse", nargs="+", metavar="TRACK", default=(),
                         help="tracks to plot the beat spectrum, period and spectrograms of "
                              "(read from the dataset of the first run that scored them)")
@@ -367,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "needs a name of its own (NAME=DIR)")
         report = build_report(args.dirs, args.out, args.scatter, args.reference,
                               listen_tracks=args.listen, analyse=args.analyse, entries=entries,
-                              export=args.export)
+                              export=args.export, standalone=args.standalone)
     except (FileNotFoundError, ValueError) as exc:
         print(f"repet_bench.report: {exc}", file=sys.stderr)
         return 2

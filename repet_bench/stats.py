@@ -8,6 +8,7 @@ as in SiSEC 2018's analysis.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,25 @@ def median_ci(values, seed: int = SEED) -> tuple[float, float]:
     ci = stats.bootstrap((x,), np.median, confidence_level=CONFIDENCE, method="percentile",
                          random_state=np.random.default_rng(seed)).confidence_interval
     return float(ci.low), float(ci.high)
+
+
+def wilcoxon_floor(n: int) -> str:
+    """What the smallest p of the leaderboard's Wilcoxon test is on ``n`` tracks: scipy's
+    exact signed-rank test (n ≤ 50, no ties) gives at least 2 / 2ⁿ, when every track
+    differs the same way.
+
+    >>> wilcoxon_floor(6).split(":")[0]
+    'With 6 tracks the smallest p a paired Wilcoxon test can give is 0.0312 (every track better)'
+    """
+    if n < MIN_WILCOXON_PAIRS:
+        return (f"With {n} track(s) no Wilcoxon test is run (it needs at least "
+                f"{MIN_WILCOXON_PAIRS} tracks that differ).")
+    if n > 50:  # scipy's normal approximation: no floor worth stating
+        return ""
+    floor = f"{2.0 ** (1 - n):.3g}"
+    return (f"With {n} tracks the smallest p a paired Wilcoxon test can give is {floor} "
+            f"(every track better): p = {floor} is the strongest evidence possible here, "
+            "not a weak result.")
 
 
 def paired_wilcoxon(a: pd.Series, b: pd.Series) -> tuple[int, float, float]:
@@ -170,11 +190,14 @@ class Friedman:
                 for a in ranks.index}
 
 
-def friedman(per_track: pd.DataFrame, target: str = "vocals", metric: str = "SDR") -> Friedman:
+def friedman(per_track: pd.DataFrame, target: str = "vocals", metric: str = "SDR",
+             order: Sequence[str] = ()) -> Friedman:
     """Friedman test and Conover-Iman post-hoc p-values over the configurations of one
     group (tracks are the blocks), as SiSEC 2018's analysis ranked its entries.
 
-    Tracks not scored by every configuration (or NaN in one) are left out.
+    Tracks not scored by every configuration (or NaN in one) are left out. ``order``: the
+    leaderboard's order of the configurations, which breaks ties of mean rank (so the
+    p-value map lists them as the leaderboard does).
 
     Examples
     --------
@@ -204,7 +227,10 @@ def friedman(per_track: pd.DataFrame, target: str = "vocals", metric: str = "SDR
         return Friedman(n, k, reason=f"a Friedman test needs at least {MIN_FRIEDMAN_TRACKS} "
                                      f"tracks scored by every configuration (this leaderboard "
                                      f"has {n}); run more tracks for a ranking test")
-    ranks = table.rank(axis=1, ascending=False).mean().sort_values(kind="stable")
+    position = {c: i for i, c in enumerate(order)}
+    ranks = table.rank(axis=1, ascending=False).mean()
+    ranks = ranks.iloc[sorted(range(len(ranks)), key=lambda i: (
+        ranks.iloc[i], position.get(ranks.index[i], len(position))))]
     from scipy import stats
 
     statistic, p = stats.friedmanchisquare(*(table[c].to_numpy() for c in table.columns))

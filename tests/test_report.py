@@ -310,6 +310,53 @@ def test_html_in_headless_browser(real_report, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+# Injected into a copy of the page: where each visible leaderboard ends (px), the page width.
+_WIDTH_PROBE = """<script>
+window.addEventListener("load", () => {
+  const shown = Array.from(document.querySelectorAll("table"))
+    .filter(t => t.closest("details:not([open])") === null);  // what shows without a toggle
+  document.title = JSON.stringify({
+    width: window.innerWidth,
+    tables: shown.map(t => Math.max(...Array.from(t.querySelectorAll("th, td"))
+                                      .map(c => c.getBoundingClientRect().right))),
+    classes: shown.map(t => t.className),
+    headers: shown.length ? Array.from(document.querySelector("table.leaderboard")
+                                       .querySelectorAll("thead th"))
+                              .map(c => c.textContent) : []});
+});
+</script>"""
+
+
+@pytest.mark.slow
+def test_html_leaderboards_fit_1400_px_with_a_long_entry_path(real_report, tmp_path):
+    """Every column a paper needs is on screen at 1400 px without scrolling sideways, an
+    --entry from a deep folder included; the rest of the metrics sit behind a toggle."""
+    chromium = _chromium()
+    deep = tmp_path / ("a-rather-long-folder-name-" * 6) / "submissions" / "REP1"  # a long path
+    report.build_report([real_report.parent], tmp_path / "exported-report", export=deep.parent)
+    entry = next(p for p in deep.parent.iterdir() if p.is_dir())
+    out = tmp_path / "report"
+    assert report.main([str(real_report.parent), "--out", str(out),
+                        "--entry", f"REP exported={entry}"]) == 0
+    page = (out / "leaderboard.html").read_text()
+    assert "<summary>Every metric" in page and "SI-SDR" in page
+    probe = out / "_probe.html"
+    probe.write_text(page.replace("<head>", "<head>" + _WIDTH_PROBE, 1))
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000",
+         "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=60)
+    title = re.search(r"<title>(.*?)</title>", dom.stdout, re.S)
+    assert title, f"no DOM from chromium: {dom.stderr[-2000:]}"
+    state = json.loads(html.unescape(title.group(1)))
+    assert state["tables"], "no leaderboard shown"
+    assert max(state["tables"]) <= state["width"], state
+    for header in ("vocals", "accompaniment", "SDR", "95% CI", "SDRi", "Δ median", "p"):
+        assert header in state["headers"], (header, state["headers"])
+    assert "museval JSON: submissions/" in page  # the entry's cell: its folder, not its path
+
+
 @pytest.mark.slow
 def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache, capsys):
     import soundfile as sf
@@ -339,6 +386,18 @@ def test_saved_estimates_become_audio_players_in_the_report(tmp_path, cache, cap
     assert page.count("<audio") == 3 + 2 * 2  # mixture, 2 true sources, 2 configs x 2 targets
     for src in __import__("re").findall(r'<audio[^>]*src="([^"]+)"', page):
         assert (out / src).resolve().exists(), src
+    # --standalone: the folder holds what it plays, so it still plays once moved
+    alone = tmp_path / "alone"
+    assert report.main([str(tmp_path / "results"), "--out", str(alone), "--listen", "*Falcon*",
+                        "--standalone"]) == 0
+    moved = tmp_path / "elsewhere" / "sent"
+    moved.parent.mkdir()
+    shutil.move(alone, moved)
+    page = (moved / "leaderboard.html").read_text()
+    sources = re.findall(r'<audio[^>]*src="([^"]+)"', page) + re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) >= 7
+    for src in sources:
+        assert not src.startswith(("/", "..")) and (moved / src).exists(), src
 
 
 @pytest.mark.slow
