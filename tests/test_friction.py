@@ -46,6 +46,16 @@ def test_an_invalid_sweep_value_is_one_line_before_anything_runs():
         "algo.min_period=9.0 exceeds algo.max_period=4.0")
 
 
+@pytest.mark.slow
+def test_an_invalid_sweep_value_stops_the_command_before_hydra_makes_any_folder(tmp_path):
+    done = cli("-m", "+algo=repet", "dataset.max_tracks=1,0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "repet_bench: dataset.max_tracks=0 is invalid: use null or a positive count "
+        "(in the sweep point +algo=repet dataset.max_tracks=0)"]
+    assert not (tmp_path / "results").exists()
+
+
 def test_flags_after_the_overrides_are_hydras_flags():
     assert flags_first(["+algo=repet", "mask=soft,binary", "-m"]) == [
         "-m", "+algo=repet", "mask=soft,binary"]

@@ -411,6 +411,11 @@ def test_track_analysis_plots_beat_spectrum_and_models(tmp_path, cache):
         assert png.exists() and png.stat().st_size > 10_000, png
     assert f"Track analysis: {name}" in (out / "leaderboard.html").read_text()
     assert report.main([str(tmp_path / "results"), "--out", str(out), "--analyse", "Nope"]) == 2
+    # the shell patterns --listen and dataset.tracks take (issue 26)
+    pattern = tmp_path / "pattern"
+    assert report.main([str(tmp_path / "results"), "--out", str(pattern), "--analyse",
+                        "*Falcon*"]) == 0
+    assert f"Track analysis: {name}" in (pattern / "leaderboard.html").read_text()
 
 
 def test_sigsep_oracles_and_mix_compare_with_their_entries_and_methods_join_the_field(tmp_path):
