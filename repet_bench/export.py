@@ -61,7 +61,7 @@ def export(runs_table: pd.DataFrame, runs: dict[str, Run], groups: dict, out: Pa
     list of Path
         The method folders written, in the runs table's order.
     """
-    ranked = runs_table[runs_table["ranked"] & (runs_table["algo_name"] != "museval-json")]
+    ranked = runs_table[runs_table["ranked"]]  # runs only: entries are added after export
     several = ranked.groupby("config")["group"].nunique()
     folders, index = [], []
     for _, row in ranked.iterrows():

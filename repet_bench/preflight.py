@@ -105,8 +105,7 @@ def _explain(exc: Exception, trial: list[str], compose) -> str:
     if key and isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         return f"{key} is not a parameter here{_suggestion(key, trial, compose)}"
     if key:  # a value of the wrong type, or out of an enum
-        value = next((t.split("=", 1)[1] for t in trial if t.lstrip("+~").split("=")[0] == key),
-                     "?")
+        value = next((t.split("=", 1)[1] for t in trial if _key(t) == key), "?")
         why = _first_line(cause.msg if hasattr(cause, 'msg') else cause)
         return f"{key}={value} is invalid: {why}{_expected(key, why, trial, compose)}"
     text = _first_line(exc)
@@ -130,8 +129,7 @@ def _explain(exc: Exception, trial: list[str], compose) -> str:
 def _suggestion(key: str, trial: list[str], compose) -> str:
     """" (did you mean <close key>?)" from the keys of the node ``key`` belongs to."""
     parent, _, leaf = key.rpartition(".")
-    groups = [t for t in trial
-              if "." not in t.lstrip("+~").split("=")[0] and t.lstrip("+~").split("=")[0] != key]
+    groups = [t for t in trial if "." not in _key(t) and _key(t) != key]
     try:
         node = compose("config", overrides=groups)
         for part in parent.split(".") if parent else []:
@@ -153,7 +151,7 @@ def _expected(key: str, why: str, trial: list[str], compose) -> str:
     kind = next((name for t, name in _TYPE_NAMES.items() if t in why), None)
     if kind is None:
         return ""
-    others = [t for t in trial if t.lstrip("+~").split("=")[0] != key]
+    others = [t for t in trial if _key(t) != key]
     try:
         node = compose("config", overrides=others)
         for part in key.split("."):
@@ -162,6 +160,11 @@ def _expected(key: str, why: str, trial: list[str], compose) -> str:
         return f"; write {kind}"
     default = "true" if node is True else "false" if node is False else node
     return f"; write {kind}, e.g. {key}={default} (the default)"
+
+
+def _key(override: str) -> str:
+    """The key an override sets: ``+algo=repet`` → ``algo``, ``~stft.hop`` → ``stft.hop``."""
+    return override.lstrip("+~").split("=")[0]
 
 
 def _first_line(exc) -> str:

@@ -21,6 +21,7 @@ as the real one on 127.0.0.1).
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import shutil
 import zipfile
@@ -49,7 +50,6 @@ def problem(root: Path) -> str | None:
     'no test/ folder'
     """
     from .data import musdb_setup
-    from .sisec18 import find_reference_dir, load_reference
 
     found = {}
     for subset in ("test", "train"):
@@ -61,8 +61,7 @@ def problem(root: Path) -> str | None:
         if empty:
             return f"{subset}/{empty[0]} is empty"
         found[subset] = {f.name[: -len(STEM_SUFFIX)] for f in files}
-    reference = load_reference(find_reference_dir())
-    expected = reference.track_names if reference is not None else None
+    expected = _test_names()
     if expected is not None and found["test"] != expected:
         missing = sorted(expected - found["test"])
         extra = sorted(found["test"] - expected)
@@ -75,6 +74,16 @@ def problem(root: Path) -> str | None:
         return (f"train/ holds {len(found['train'])} tracks, not {N_TRAIN} including musdb's "
                 f"{len(validation)} validation tracks")
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _test_names() -> frozenset | None:
+    """MUSDB18's 50 test track names, from the packaged SiSEC 2018 reference (None without
+    it); read once per process: every point of a sweep checks the root."""
+    from .sisec18 import find_reference_dir, load_reference
+
+    reference = load_reference(find_reference_dir())
+    return frozenset(reference.track_names) if reference is not None else None
 
 
 def ensure(cache: Path, url: str | None = None, fetch: bool = True) -> Path:

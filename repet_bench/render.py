@@ -44,6 +44,8 @@ def format_p(row) -> str:
 # The columns a paper reports first (the page shows these, the rest behind a toggle):
 # per target, SDR with its CI and the improvement over the mixture.
 PAPER_METRICS = ("SDR", "95% CI", "SDRi")
+# The column group of a target's improvements over the mixture: "<target> over the mixture".
+OVER_THE_MIXTURE = " over the mixture"
 
 
 def display_table(table: pd.DataFrame, with_tests: bool = True,
@@ -78,12 +80,14 @@ def display_table(table: pd.DataFrame, with_tests: bool = True,
         for metric in IMPROVEMENTS:
             column = f"{target}_{metric}"
             if column in table and table[column].notna().any():
-                out[(f"{target} over the mixture", metric)] = table[column].map(format_number)
-    if paper:
-        out = {key: value for key, value in out.items() if not key[0]
-               or (key[0] in TARGETS and key[1] in PAPER_METRICS)
-               or (key[0].endswith(" over the mixture") and key[1] == "SDRi")}
-        out = {(_paper_group(k[0]), k[1]): v for k, v in out.items()}
+                out[(f"{target}{OVER_THE_MIXTURE}", metric)] = table[column].map(format_number)
+    if paper:  # each target's SDR, CI and SDRi side by side, in the targets' order
+        groups = ("", *TARGETS)
+        kept = {(group.removesuffix(OVER_THE_MIXTURE), metric): value
+                for (group, metric), value in out.items()
+                if group.removesuffix(OVER_THE_MIXTURE) in TARGETS and metric in PAPER_METRICS
+                or not group}
+        out = dict(sorted(kept.items(), key=lambda item: groups.index(item[0][0])))
     if with_tests:
         out[("vocals SDR vs best", "Δ median")] = [
             "" if r["rank"] == 1 or pd.isna(r["median_diff"]) else f"{r['median_diff']:+.2f}"
@@ -92,11 +96,6 @@ def display_table(table: pd.DataFrame, with_tests: bool = True,
     frame = pd.DataFrame(out)
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
     return frame
-
-
-def _paper_group(group: str) -> str:
-    """The paper table's column group: the target (its SDRi beside its SDR)."""
-    return group.removesuffix(" over the mixture")
 
 
 # What a markdown viewer acts on in a name (a track's, a run dir's, an entry's): HTML and
@@ -227,17 +226,16 @@ def group_section(group: Group, label: str, table: pd.DataFrame, per_track: pd.D
     md = [f"Tracks ({len(names)}): {md_text(', '.join(names))}" if len(names) <= 10
           else f"{len(names)} tracks (listed in the HTML report).", _markdown(shown)]
     paper = display_table(table, paper=True)
-    paper = paper[[c for t in ("", *TARGETS, "vocals SDR vs best") for c in paper.columns
-                   if c[0] == t]]  # each target's SDR, CI and SDRi side by side
+    floor = wilcoxon_floor(int(table["n_tracks"].max()))
     page = [f'<details><summary>{len(names)} track(s)</summary><p class="note">'
             f"{html.escape('; '.join(names))}</p></details>",
             f'<div class="scroll">{_html_table(paper, "leaderboard")}</div>',
             f"<details><summary>Every metric (SIR, SAR, ISR, song-level nSDR, "
             f"scale-invariant, improvements)</summary>"
             f'<div class="scroll">{_html_table(shown, "leaderboard")}</div></details>',
-            f'<p class="note">{html.escape(wilcoxon_floor(int(table["n_tracks"].max())))}</p>']
-    if wilcoxon_floor(int(table["n_tracks"].max())):
-        md.append(wilcoxon_floor(int(table["n_tracks"].max())))
+            f'<p class="note">{html.escape(floor)}</p>']
+    if floor:
+        md.append(floor)
     if covers_reference(group, reference):
         same = ("These are SiSEC 2018's 50 MUSDB18 test tracks at full length: the "
                 "published entries below are comparable, per track.")

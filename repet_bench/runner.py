@@ -183,19 +183,30 @@ def _stats_path(ref: data.TrackRef, job: dict) -> Path | None:
     ev = job["eval"]
     if ev["backend"] != "fast":
         return None
-    key = f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}-v{bsseval_fast.STATS_VERSION}"
+    key = f"{_eval_key(ref, ev)}-v{bsseval_fast.STATS_VERSION}"
     return _cache_dir(job) / "refstats" / f"{key}.npz"
+
+
+def _eval_key(ref: data.TrackRef, ev: dict) -> str:
+    """What a track's cached evaluation inputs depend on: its files and excerpt
+    (``decode_key``) and the evaluation window and hop."""
+    return f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}"
 
 
 # The version of the cached mixture scores' definition: bump it when it changes.
 MIXTURE_VERSION = 1
 
 
-def mixture_scores(ref: data.TrackRef, job: dict, track: data.TrackAudio) -> dict:
+def mixture_scores(ref: data.TrackRef, job: dict, track: data.TrackAudio,
+                   memo: dict | None = None) -> dict:
     """:func:`repet_bench.evaluation.mixture_scores` of the track with the run's evaluation
-    settings, computed once per track and settings where the run keeps a cache (a sweep's
-    points and reruns share it)."""
+    settings, computed once per track and settings: ``memo`` holds them for the other
+    points of the same task, and where the run keeps a cache, other runs and reruns read
+    them from it."""
     ev = job["eval"]
+    setting = (ev["win"], ev["hop"], ev["backend"])
+    if memo is not None and setting in memo:
+        return memo[setting]
 
     def compute() -> dict:
         scores = evaluation.mixture_scores(track.references, track.mixture, track.rate,
@@ -205,14 +216,16 @@ def mixture_scores(ref: data.TrackRef, job: dict, track: data.TrackAudio) -> dic
                                     for t in data.TARGETS])}
 
     if _needs_cache(job):
-        key = (f"{data.decode_key(ref)}-w{ev['win']}-h{ev['hop']}-{ev['backend']}"
-               f"-v{MIXTURE_VERSION}")
+        key = f"{_eval_key(ref, ev)}-{ev['backend']}-v{MIXTURE_VERSION}"
         arrays = cache.fetch_or_compute(_cache_dir(job) / "mixscores" / f"{key}.npz", compute,
                                         "mixture scores")
     else:
         arrays = compute()
-    return {t: dict(zip(evaluation.IMPROVEMENTS.values(), map(float, arrays["scores"][i])))
-            for i, t in enumerate(data.TARGETS)}
+    scores = {t: dict(zip(evaluation.IMPROVEMENTS.values(), map(float, arrays["scores"][i])))
+              for i, t in enumerate(data.TARGETS)}
+    if memo is not None:
+        memo[setting] = scores
+    return scores
 
 
 def _new_record(ref: data.TrackRef, job: dict) -> dict:
@@ -233,9 +246,11 @@ def _failed(record: dict, exc: Exception) -> dict:
 
 
 def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackAudio,
-                result: Separation, record: dict, crosscheck: bool = False) -> dict:
+                result: Separation, record: dict, crosscheck: bool = False,
+                mixtures: dict | None = None) -> dict:
     """Score ``result`` (the estimates of ``track``), write the museval JSON and fill
-    ``record`` (timings in it so far are kept); raises on failure."""
+    ``record`` (timings in it so far are kept); raises on failure. ``mixtures``: the
+    mixture's scores already computed for this track (:func:`mixture_scores`)."""
     bad = [t for t in data.TARGETS if not np.isfinite(result.estimates[t]).all()]
     if bad:  # a NaN frame would drop out of the medians, and the track rank on the rest
         raise ValueError(f"the {' and '.join(bad)} estimate(s) of {job['algo']['name']!r} "
@@ -246,7 +261,7 @@ def score_track(ref: data.TrackRef, job: dict, out_dir: Path, track: data.TrackA
                                      track.rate, job["eval"]["win"], job["eval"]["hop"],
                                      job["eval"]["backend"], _stats_path(ref, job))
     whole = evaluation.whole_track(track.references, result.estimates)
-    mixture = mixture_scores(ref, job, track)
+    mixture = mixture_scores(ref, job, track, mixtures)
     t3 = time.perf_counter()
     if crosscheck and job["eval"]["backend"] == "fast":
         record["crosscheck"] = evaluation.crosscheck(
@@ -331,6 +346,7 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
     groups: dict[str, list[int]] = {}
     for i, (job, _, _) in enumerate(points):
         groups.setdefault(models_key(job), []).append(i)
+    mixtures: dict = {}  # the mixture's scores, per evaluation setting, for every point
     for members in groups.values():
         job = points[members[0]][0]
         algorithm = get_algorithm(job["algo"]["name"])
@@ -344,17 +360,21 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
         except Exception as exc:  # noqa: BLE001
             error = exc
         models_seconds = (time.perf_counter() - t1) / len(members)
+
+        def estimates(job: dict, last: bool) -> Separation:
+            if error is not None:
+                raise error
+            if separator is None:  # another method's output, read not made
+                return Separation(*algorithm(track, root=job["algo"]["root"]))
+            return separator.apply(job["mask"], job["phase"], last=last)
+
         for n, i in enumerate(members):
             job, out_dir, crosscheck = points[i]
             record = records[i]
+            last = n == len(members) - 1
             if audio_only[i]:
                 try:
-                    if error is not None:
-                        raise error
-                    result = (Separation(*algorithm(track, root=job["algo"]["root"]))
-                              if separator is None else
-                              separator.apply(job["mask"], job["phase"], last=n == len(members) - 1))
-                    _save_audio(ref, job, out_dir, track, result)
+                    _save_audio(ref, job, out_dir, track, estimates(job, last))
                 except DiskFullError:
                     raise
                 except Exception as exc:  # noqa: BLE001
@@ -364,22 +384,17 @@ def process_track(task: tuple, specs: list, parent_pid: int | None = None) -> li
             if len(points) > 1:
                 record["shared"] = {"load": len(points), "models": len(members)}
             try:
-                if error is not None:
-                    raise error
                 t2 = time.perf_counter()
-                if separator is None:  # another method's output, read not made
-                    result = Separation(*algorithm(track, root=job["algo"]["root"]))
-                else:
-                    result = separator.apply(job["mask"], job["phase"], last=n == len(members) - 1)
+                result = estimates(job, last)
                 record["separation_seconds"] = round(models_seconds + time.perf_counter() - t2, 3)
-                score_track(ref, job, out_dir, track, result, record, crosscheck)
+                score_track(ref, job, out_dir, track, result, record, crosscheck, mixtures)
                 del result
             except DiskFullError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one point's failure stops no other
                 _failed(record, exc)
             _write_record(out_dir, ref, record)
-        del separator
+        separator = None  # the mixture STFT and models, freed before the next group
     return records
 
 
