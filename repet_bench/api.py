@@ -60,7 +60,7 @@ def separate(audio: np.ndarray, rate: int = data.RATE, algo="repet", mask=None,
         ``"oracle"`` (true sources; ``"ibm"``/``"irm"`` choose its mask), SiSEC 2018's
         oracles ``"sigsep_ibm1"``, ``"sigsep_ibm2"``, ``"sigsep_irm1"``, ``"sigsep_irm2"``,
         ``"sigsep_mwf"`` and ``"mix"``; ``"soft"``, ``"binary"``, ``"wiener"``,
-        ``"mwf"``; ``"mixture"``, ``"none"``, ``"griffin_lim"``), or a dict such as a
+        ``"mwf"``; ``"mixture"``, ``"none"``, ``"griffin_lim"``, ``"fast_griffin_lim"``), or a dict such as a
         run's ``config["algo"]`` (its ``name`` picks the option, the rest overrides it).
         ``mask`` and ``phase`` default to the command line's choice: the soft mask and the
         mixture phase, or the algorithm's own (``ibm`` selects the binary mask).

@@ -205,6 +205,13 @@ class GriffinLimPhaseConfig(PhaseConfig):
 
 
 @dataclass
+class FastGriffinLimPhaseConfig(PhaseConfig):
+    name: str = "fast_griffin_lim"
+    iterations: int = MISSING
+    momentum: float = MISSING
+
+
+@dataclass
 class EvalConfig:
     backend: str = MISSING
     win: float = MISSING
@@ -431,6 +438,7 @@ def register_configs() -> None:
     cs.store(group="mask", name="base_mwf", node=MwfMaskConfig)
     cs.store(group="phase", name="base_phase", node=PhaseConfig)
     cs.store(group="phase", name="base_griffin_lim", node=GriffinLimPhaseConfig)
+    cs.store(group="phase", name="base_fast_griffin_lim", node=FastGriffinLimPhaseConfig)
     # The sweep launcher (hydra/launcher=shared): Hydra finds launchers by scanning the
     # hydra_plugins package, which misses an editable install's, so it is named here too.
     from hydra.core.plugins import Plugins
@@ -494,6 +502,7 @@ RULES = [
     ("mask.power", _positive, "a positive exponent"),
     ("mask.iterations", _int_at_least(0), "0 or more EM iterations"),
     ("phase.iterations", _int_at_least(0), "0 or more Griffin-Lim iterations"),
+    ("phase.momentum", lambda v: 0 <= v <= 1, "a momentum in [0, 1] (librosa's default 0.99)"),
 ]
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .algorithms import get_algorithm, uses_strategies
 from .config import complete
+from .phase import ITERATIVE
 
 MODEL_PATH = Path(__file__).with_name("cost_model.json")
 # The STFT options the model is measured on (by convention; stft=... may change sizes).
@@ -81,10 +82,10 @@ def apply_cost(job: dict, seconds: float) -> float:
         return 0.0
     prefix = f"apply/{_stft(job)}/{job['mask']['name']}"
     phase = job["phase"]["name"]
-    if phase == "griffin_lim":
+    if phase in ITERATIVE:  # zero iterations are mixture phase, whichever Griffin-Lim
         iterations = complete("phase", phase, job["phase"])["iterations"]
         return (_cost(f"{prefix}/griffin_lim", seconds)
-                + iterations * _cost(f"{prefix}/griffin_lim_iteration", seconds))
+                + iterations * _cost(f"{prefix}/{phase}_iteration", seconds))
     return _cost(f"{prefix}/{phase}", seconds)
 
 

@@ -22,18 +22,69 @@ def no_phase(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int):
 
 
 def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int,
-                iterations: int):
+                iterations: int, momentum: float = 0.0):
     """Griffin-Lim phase retrieval for the masked magnitude, initialised from the mixture phase.
 
     Each iteration projects onto consistent spectrograms (iSTFT then STFT with the same
-    ``ShortTimeFFT``) and restores the target magnitude ``|mask × mixture|``; this never
+    transform) and restores the target magnitude ``|mask × mixture|``; this never
     increases the distance between the target and the magnitude of the STFT of the
     result (Griffin & Lim, IEEE TASSP 1984). ``iterations=0`` is mixture phase.
+
+    ``momentum > 0`` is the fast Griffin-Lim (Perraudin, Balazs & Søndergaard, WASPAA
+    2013) in librosa's form (``librosa.griffinlim``, whose default momentum 0.99 the
+    ``fast_griffin_lim`` option takes): the phase is that of ``rebuilt - momentum / (1 +
+    momentum) × previous rebuilt``, which extrapolates along the last step.
+
+    The iterations' STFTs are computed in single precision (``Stft.forward(single=True)``;
+    the inverse already inverts complex64 in float32): the estimates differ from double
+    precision by float32 rounding, far below BSS Eval's resolution (the stored scores,
+    ``tests/test_stored_scores.py``, are unchanged at 0.01 dB), at ~40 % of the time.
+
+    Parameters
+    ----------
+    mask : ndarray, shape (freq, frames, channels)
+    mixture : ndarray, shape (freq, frames, channels), complex
+    stft : Stft
+    n_samples : int
+    iterations : int
+    momentum : float
+        0 for Griffin-Lim; the fast Griffin-Lim's momentum otherwise.
+
+    Returns
+    -------
+    audio : ndarray, shape (n_samples, channels), :attr:`Stft.real_dtype`
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((8192, 2)).astype(np.float32)
+    >>> stft = Stft()
+    >>> spec = stft.forward(x)
+    >>> mask = np.ones(spec.shape, np.float32)
+    >>> def error(y):  # inconsistency of |STFT(y)| against the target |spec|
+    ...     return float(np.linalg.norm(np.abs(stft.forward(y)) - np.abs(spec)))
+    >>> random = np.exp(2j * np.pi * rng.random(spec.shape)).astype(np.complex64)
+    >>> start = error(mixture_phase(mask, spec * random, stft, len(x)))  # 0 iterations
+    >>> error(griffin_lim(mask, spec * random, stft, len(x), 8)) < start
+    True
     """
     spec = (mask * mixture).astype(np.complex64)
     target = np.abs(spec)
+    previous = None  # the fast Griffin-Lim's last consistent spectrogram
+    keep = np.float32(momentum / (1 + momentum))
     for _ in range(iterations):
-        spec = stft.forward(stft.inverse(spec, n_samples))
+        rebuilt = stft.forward(stft.inverse(spec, n_samples), single=True)
+        if momentum:
+            # The old estimate's memory holds the extrapolation: three spectrograms at once.
+            if previous is None:
+                np.copyto(spec, rebuilt)
+            else:
+                np.multiply(previous, -keep, out=spec)
+                spec += rebuilt
+            previous = rebuilt
+        else:
+            spec = rebuilt
+        del rebuilt
         magnitude = np.abs(spec)
         silent = magnitude == 0
         # The target magnitude with the rebuilt phase: target × spec / max(|spec|, 1e-30)
@@ -43,10 +94,21 @@ def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: in
         np.multiply(spec, target, out=spec)
         np.divide(spec, np.maximum(magnitude, 1e-30, out=magnitude), out=spec)
         np.copyto(spec, target, where=silent)
-    return stft.inverse(spec.astype(np.complex64, copy=False), n_samples)
+    return stft.inverse(spec, n_samples)
 
 
-PHASES = {"mixture": mixture_phase, "none": no_phase, "griffin_lim": griffin_lim}
+def fast_griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: int,
+                     iterations: int, momentum: float):
+    """The fast Griffin-Lim: :func:`griffin_lim` with ``momentum`` (its own phase option,
+    ``phase=fast_griffin_lim``, so its scores never carry plain Griffin-Lim's label)."""
+    return griffin_lim(mask, mixture, stft, n_samples, iterations, momentum)
+
+
+PHASES = {"mixture": mixture_phase, "none": no_phase, "griffin_lim": griffin_lim,
+          "fast_griffin_lim": fast_griffin_lim}
+# The phases that iterate Griffin-Lim's STFT + iSTFT pair (``phase.iterations`` of them):
+# the dry run costs them per iteration, as plain Griffin-Lim.
+ITERATIVE = ("griffin_lim", "fast_griffin_lim")
 
 
 def reconstruct(name: str, mask, mixture, stft: Stft, n_samples: int, **params) -> np.ndarray:

@@ -217,16 +217,23 @@ class Stft:
             return frames + (1 if self._overlap == 0 else 0)
         return math.ceil(n_samples / self.hop) + 1
 
-    def forward(self, audio: np.ndarray) -> np.ndarray:
+    def forward(self, audio: np.ndarray, single: bool = False) -> np.ndarray:
         """Complex STFT of ``audio`` ``(samples, channels)`` → ``(freq, frames, channels)``.
 
         The result is :attr:`complex_dtype`. scipy computes in complex128, so frames are
-        transformed in chunks of :data:`FRAME_CHUNK` per channel: the temporary stays a few
-        MB instead of twice the size of the result.
+        transformed in chunks of :data:`FRAME_CHUNK` (every channel in one FFT call): the
+        temporary stays a few MB instead of twice the size of the result.
+
+        ``single=True`` computes the FFTs in float32 (about 2x faster) and returns
+        complex64: within float32 rounding of the exact transform (~1e-7 of the largest
+        value), not bit for bit scipy's. For iterations whose result is never compared
+        with another implementation's bits (Griffin-Lim, :mod:`repet_bench.phase`).
         """
+        if single:
+            return self._transform(audio, np.complex64, compute=np.float32)
         return self._transform(audio, self.complex_dtype)
 
-    def _transform(self, audio: np.ndarray, dtype, finish=None) -> np.ndarray:
+    def _transform(self, audio: np.ndarray, dtype, finish=None, compute=np.float64) -> np.ndarray:
         audio = np.asarray(audio)
         if audio.ndim != 2 or audio.shape[0] < self.window_length:
             raise ValueError(
@@ -238,36 +245,39 @@ class Stft:
         out = np.empty((self.n_freqs, stop - first, audio.shape[1]), dtype=dtype)
         for p0 in range(first, stop, FRAME_CHUNK):
             p1 = min(p0 + FRAME_CHUNK, stop)
-            chunk = np.stack([self._frames_fft(audio[:, ch], p0, p1)
-                              for ch in range(audio.shape[1])], axis=1)  # (frames, ch, freq)
-            chunk = (chunk if finish is None else finish(chunk)).astype(dtype, copy=False)
-            # (frames, ch, freq) -> (freq, frames, ch) in blocks of rows: a transposed copy
-            # of the whole chunk at once thrashes the cache (2x slower).
+            chunk = self._frames_fft(audio, p0, p1, compute)  # (frames, channels, freq)
+            if finish is not None:
+                chunk = finish(chunk)
+            # (frames, ch, freq) -> (freq, frames, ch), cast on the way, in blocks of rows:
+            # a transposed copy of the whole chunk at once thrashes the cache (2x slower).
             for f0 in range(0, self.n_freqs, _FREQ_BLOCK):
                 out[f0 : f0 + _FREQ_BLOCK, p0 - first : p1 - first] = (
                     chunk[..., f0 : f0 + _FREQ_BLOCK].transpose(2, 0, 1))
         return out
 
-    def _frames_fft(self, signal: np.ndarray, p0: int, p1: int) -> np.ndarray:
-        """``ShortTimeFFT.stft(signal, p0=p0, p1=p1).T``: ``(p1 - p0, freq)`` complex128.
+    def _frames_fft(self, audio: np.ndarray, p0: int, p1: int, compute=np.float64) -> np.ndarray:
+        """``ShortTimeFFT.stft`` of every channel of ``audio`` ``(samples, channels)`` over
+        slices ``p0 .. p1``, as ``(p1 - p0, channels, freq)`` complex128 (``compute``
+        float64) or complex64 (float32: the same steps in single precision).
 
         The same operations on the same values (zero padding, float64 window product,
         the roll that centres each frame on its middle sample, ``scipy.fft.rfft``), so the
-        result is bit for bit scipy's (tested); but all frames of the chunk in one FFT
-        call, where scipy loops over frames in Python.
+        result is bit for bit scipy's (tested); but all frames and channels of the chunk in
+        one FFT call, where scipy loops over frames in Python.
         """
         window, m, hop, mid = self._analysis, self.window_length, self.hop, self._mid
         start = p0 * hop - mid  # first sample of frame p0
         stop = start + (p1 - p0 - 1) * hop + m
-        padded = np.zeros(stop - start)
-        lo, hi = max(start, 0), min(stop, len(signal))
+        padded = np.zeros((audio.shape[1], stop - start), compute)
+        lo, hi = max(start, 0), min(stop, len(audio))
         if lo < hi:
-            padded[lo - start : hi - start] = signal[lo:hi]
-        frames = sliding_window_view(padded, m)[::hop]
+            padded[:, lo - start : hi - start] = audio[lo:hi].T
+        frames = sliding_window_view(padded, m, axis=-1)[:, ::hop].swapaxes(0, 1)
         # Windowed and rolled by -mid (ShortTimeFFT's phase_shift=0) in one pass.
-        rolled = np.empty(frames.shape)
-        np.multiply(frames[:, mid:], window[mid:], out=rolled[:, : m - mid])
-        np.multiply(frames[:, :mid], window[:mid], out=rolled[:, m - mid :])
+        window = window.astype(compute, copy=False)
+        rolled = np.empty(frames.shape, compute)
+        np.multiply(frames[..., mid:], window[mid:], out=rolled[..., : m - mid])
+        np.multiply(frames[..., :mid], window[:mid], out=rolled[..., m - mid :])
         return scipy.fft.rfft(rolled, n=m, axis=-1)
 
     def magnitude(self, audio: np.ndarray) -> np.ndarray:
@@ -292,11 +302,14 @@ class Stft:
         if self.window_length % self.hop:
             # scipy's istft loops over frames in Python: all channels in one call halves
             # that overhead, and its temporaries are per frame, so memory does not grow.
-            audio = self._fft.istft(np.moveaxis(spec, -1, 0), k0=-shift,
-                                    k1=n_samples - shift, f_axis=-2, t_axis=-1).T
+            planar = self._fft.istft(np.moveaxis(spec, -1, 0), k0=-shift,
+                                     k1=n_samples - shift, f_axis=-2, t_axis=-1)
         else:
-            audio = self._overlap_add(spec, n_samples)
-        audio = audio.astype(self.real_dtype, copy=False)
+            planar = self._overlap_add(spec, n_samples)
+        # (channels, samples) float64 -> (samples, channels), cast in the same pass.
+        audio = np.empty((n_samples, spec.shape[2]), self.real_dtype)
+        audio[...] = planar.T
+        del planar
         # The gain that turns ShortTimeFFT's sum into this convention's normalisation.
         if self.convention == "nussl2018":
             for start in range(0, n_samples, _SAMPLE_CHUNK):
@@ -318,22 +331,23 @@ class Stft:
 
     def _overlap_add(self, spec: np.ndarray, n_samples: int) -> np.ndarray:
         """``ShortTimeFFT.istft`` of ``spec`` over samples ``0 .. n_samples``, as
-        ``(n_samples, channels)`` float64, when the hop divides the window.
+        ``(channels, n_samples)`` float64, when the hop divides the window.
 
         scipy adds each frame's inverse FFT (times the dual window) into the signal in a
         Python loop over frames; here the frames of a chunk are inverted in one call and
         added hop-sized segment by segment. Each sample still receives its frames in
         scipy's order (earliest first) from the same values, so the sums are bit for bit
-        scipy's (tested), 3-5x faster on a full track.
+        scipy's (tested), 3-5x faster on a full track. The sum is kept channel by channel
+        (as scipy's): each segment is then added as contiguous rows.
         """
         m, hop, mid, dual = self.window_length, self.hop, self._mid, self._dual
         segments = m // hop
         # Sample 0 of the signal is sample `offset` of the overlap-added frames.
         offset = mid - int(self._first_frame) * hop
         n_frames = spec.shape[1]
-        total = np.zeros(((n_frames + segments - 1) * hop, spec.shape[2]))
-        blocks = total.reshape(n_frames + segments - 1, hop, spec.shape[2])
         channels = spec.shape[2]
+        total = np.zeros((channels, (n_frames + segments - 1) * hop))
+        blocks = total.reshape(channels, n_frames + segments - 1, hop)
         for p0 in range(0, n_frames, FRAME_CHUNK):
             p1 = min(p0 + FRAME_CHUNK, n_frames)
             chunk = np.empty((p1 - p0, channels, spec.shape[0]), spec.dtype)
@@ -347,10 +361,10 @@ class Stft:
             np.multiply(inverted[..., : m - mid], dual[mid:], out=frames[..., mid:])
             # (frames, channels, segment, hop) -> segment r of frame p lands in block p + r;
             # segments from the last to the first, so each block gets its frames in order.
-            frames = frames.reshape(p1 - p0, channels, segments, hop).transpose(2, 0, 3, 1)
+            frames = frames.reshape(p1 - p0, channels, segments, hop).transpose(2, 1, 0, 3)
             for r in range(segments - 1, -1, -1):
-                blocks[p0 + r : p1 + r] += frames[r]
-        return total[offset : offset + n_samples]
+                blocks[:, p0 + r : p1 + r] += frames[r]
+        return total[:, offset : offset + n_samples]
 
     def _frame_sum(self, t: np.ndarray, values: np.ndarray, n_samples: int,
                    every_frame: bool = False) -> np.ndarray:

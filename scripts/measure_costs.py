@@ -11,7 +11,8 @@ seconds:
   ``.stem.mp4`` (the embedded real sample, scaled per second), reading the decode cache
 * ``separate/<stft>/<algo>``: mixture STFT + the algorithm's models (a Separator)
 * ``apply/<stft>/<mask>/<phase>``: masks and phase reconstruction (Griffin-Lim: per
-  iteration, ``apply/<stft>/<mask>/griffin_lim_iteration``, plus its zero-iteration cost)
+  iteration, ``apply/<stft>/<mask>/griffin_lim_iteration`` and
+  ``.../fast_griffin_lim_iteration``, plus their zero-iteration cost)
 * ``eval/fast_cold`` (reference statistics computed), ``eval/fast_warm`` (cached),
   ``eval/museval``, ``eval/whole_track``
 * fixed: ``crosscheck`` (both backends on the excerpt), ``startup`` (a fresh
@@ -46,12 +47,13 @@ from omegaconf import OmegaConf
 from repet_bench import costs, data, evaluation, synthetic
 from repet_bench.algorithms import get_algorithm
 from repet_bench.config import option
+from repet_bench.phase import ITERATIVE
 from repet_bench.separation import Separator
 
 ALGOS = ("repet", "repet_sim", "ft2d", "oracle", "adaptive_repet", "repet_extended")
 MASKS = ("soft", "binary", "wiener", "mwf")
 PHASES = ("mixture", "none")
-GL_ITERATIONS = 4
+GL_ITERATIONS = 8
 
 
 def median_time(fn, repeats: int) -> float:
@@ -131,15 +133,17 @@ def measure_separation(tracks: dict, repeats: int) -> dict:
                     lambda: separators[d].apply({"name": mask}, {"name": phase}), repeats),
                     durations)
 
-            def gl(d, its):
+            def gl(d, its, name="griffin_lim"):
+                params = {"momentum": 0.99} if name == "fast_griffin_lim" else {}
                 return median_time(lambda: separators[d].apply(
-                    {"name": mask}, {"name": "griffin_lim", "iterations": its}), repeats)
+                    {"name": mask}, {"name": name, "iterations": its, **params}), repeats)
 
             zero = fit(lambda d: gl(d, 0), durations)
-            more = fit(lambda d: gl(d, GL_ITERATIONS), durations)
             out[f"apply/{stft}/{mask}/griffin_lim"] = zero
-            out[f"apply/{stft}/{mask}/griffin_lim_iteration"] = [
-                round(max(m - z, 0.0) / GL_ITERATIONS, 6) for m, z in zip(more, zero)]
+            for name in ITERATIVE:
+                more = fit(lambda d: gl(d, GL_ITERATIONS, name), durations)
+                out[f"apply/{stft}/{mask}/{name}_iteration"] = [
+                    round(max(m - z, 0.0) / GL_ITERATIONS, 6) for m, z in zip(more, zero)]
     return out
 
 

@@ -42,6 +42,9 @@ CONFIGURATIONS = {
     "irm": ["+algo=irm"],
     "irm wiener": ["+algo=irm", "mask=wiener"],
     "mix": ["+algo=mix"],
+    # the phase strategies with iterations of their own (compare_strategies' grid)
+    "repet griffin_lim": ["+algo=repet", "phase=griffin_lim"],
+    "repet fast_griffin_lim": ["+algo=repet", "phase=fast_griffin_lim"],
     "mix sisec18": ["+algo=mix", *_SISEC18],
     "rpca sisec18": ["+algo=rpca", *_SISEC18],
     "hpss sisec18": ["+algo=hpss", *_SISEC18],

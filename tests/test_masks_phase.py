@@ -174,8 +174,38 @@ def test_griffin_lim_in_place_gives_the_bits_of_its_formula(stft):
     spec = (mask * mixture).astype(np.complex64)
     target = np.abs(spec)
     for _ in range(3):
-        rebuilt = stft.forward(stft.inverse(spec, len(x)))
+        rebuilt = stft.forward(stft.inverse(spec, len(x)), single=True)
         magnitude = np.abs(rebuilt)
         spec = np.where(magnitude > 0, target * rebuilt / np.maximum(magnitude, 1e-30), target)
     expected = stft.inverse(spec.astype(np.complex64, copy=False), len(x))
     assert np.array_equal(phase.griffin_lim(mask, mixture, stft, len(x), 3), expected)
+
+
+def test_fast_griffin_lim_is_librosas_update_and_converges_faster(sample_track):
+    """The fast Griffin-Lim's in-place update is librosa's formula (the phase of
+    ``rebuilt - momentum / (1 + momentum) * previous``, previous = 0 at first) bit for bit;
+    and on the sample's masked vocals, from the mixture phase, its 16 iterations leave a
+    less inconsistent spectrogram than Griffin-Lim's 16 (Perraudin et al. 2013's claim)."""
+    stft = Stft()
+    x = sample_track.mixture.astype(np.float32)
+    mixture = stft.forward(x)
+    rng = np.random.default_rng(4)
+    mask = rng.random(mixture.shape).astype(np.float32)
+    spec = (mask * mixture).astype(np.complex64)
+    target = np.abs(spec)
+    keep = np.float32(0.99 / 1.99)
+    previous = np.zeros_like(spec)
+    for _ in range(3):
+        rebuilt = stft.forward(stft.inverse(spec, len(x)), single=True)
+        direction = -keep * previous + rebuilt
+        previous = rebuilt
+        magnitude = np.abs(direction)
+        spec = np.where(magnitude > 0, target * direction / np.maximum(magnitude, 1e-30), target)
+    expected = stft.inverse(spec, len(x))
+    got = phase.reconstruct("fast_griffin_lim", mask, mixture, stft, len(x), iterations=3,
+                            momentum=0.99)
+    assert np.array_equal(got, expected)
+
+    gl, fast = (phase.reconstruct(name, mask, mixture, stft, len(x), iterations=16, **extra)
+                for name, extra in (("griffin_lim", {}), ("fast_griffin_lim", {"momentum": 0.99})))
+    assert _inconsistency(fast, target, stft, len(x)) < _inconsistency(gl, target, stft, len(x))
