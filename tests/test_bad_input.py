@@ -251,7 +251,8 @@ def _bad_value(key: str):
 def test_every_numeric_parameter_rejects_invalid_values(key, tmp_path):
     group = key.split(".")[0]
     option = {"mask.threshold": ["mask=binary"], "mask.power": ["mask=wiener"],
-              "mask.iterations": ["mask=mwf"], "phase.iterations": ["phase=griffin_lim"]}.get(key, [])
+              "mask.iterations": ["mask=mwf"], "phase.iterations": ["phase=griffin_lim"],
+              "phase.momentum": ["phase=fast_griffin_lim"]}.get(key, [])
     algo = key.split(".")[1] if group == "algo" else None
     register_configs()
     with initialize_config_module("repet_bench.conf", version_base="1.3"):
