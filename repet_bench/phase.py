@@ -38,7 +38,8 @@ def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: in
     The iterations' STFTs are computed in single precision (``Stft.forward(single=True)``;
     the inverse already inverts complex64 in float32): the estimates differ from double
     precision by float32 rounding, far below BSS Eval's resolution (the stored scores,
-    ``tests/test_stored_scores.py``, are unchanged at 0.01 dB), at ~40 % of the time.
+    ``tests/test_stored_scores.py``, are unchanged at 0.01 dB), an iteration at ~0.77x
+    the time of double precision (60 s stereo track, one run).
 
     Parameters
     ----------
