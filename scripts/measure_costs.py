@@ -133,10 +133,9 @@ def measure_separation(tracks: dict, repeats: int) -> dict:
                     lambda: separators[d].apply({"name": mask}, {"name": phase}), repeats),
                     durations)
 
-            def gl(d, its, name="griffin_lim"):
-                params = {"momentum": 0.99} if name == "fast_griffin_lim" else {}
+            def gl(d, its, name="griffin_lim"):  # the option as configured, `its` iterations
                 return median_time(lambda: separators[d].apply(
-                    {"name": mask}, {"name": name, "iterations": its, **params}), repeats)
+                    {"name": mask}, {**option("phase", name), "iterations": its}), repeats)
 
             zero = fit(lambda d: gl(d, 0), durations)
             out[f"apply/{stft}/{mask}/griffin_lim"] = zero

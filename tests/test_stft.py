@@ -85,11 +85,20 @@ def test_stft_is_scipys_short_time_fft_bit_for_bit(case):
             shift = (first - sft.p_min) * hop
             scipy_audio = sft.istft(np.moveaxis(spec, -1, 0), k0=-shift, k1=n - shift,
                                     f_axis=-2, t_axis=-1).T
-            assert np.array_equal(stft._overlap_add(spec, n).T, scipy_audio), n
+            assert np.array_equal(stft._overlap_add(spec.transpose(1, 2, 0), n).T, scipy_audio), n
         # Single precision (Griffin-Lim's iterations): float32 rounding of the same values.
         single = stft.forward(x, single=True)
         assert single.dtype == np.complex64
         assert np.abs(single - spec).max() <= 1e-6 * np.abs(spec).max(), n
+        exact = stft.inverse(single, n)
+        inverted = stft.inverse(single, n, single=True)
+        assert inverted.dtype == exact.dtype
+        assert np.abs(inverted - exact).max() <= 1e-6 * np.abs(exact).max(), n
+        # The FFTs' own layout (Griffin-Lim's iterations): the same values, untransposed.
+        frames_first = stft.forward(x, single=True, frames_first=True)
+        assert np.array_equal(frames_first, single.transpose(1, 2, 0)), n
+        assert np.array_equal(stft.inverse(frames_first, n, single=True, frames_first=True),
+                              inverted), n
 
 
 def test_an_stft_that_cannot_be_inverted_is_refused_when_made():
