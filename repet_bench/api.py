@@ -26,9 +26,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from . import data, evaluation, results, rundir, stats
-from .config import (complete, default_options, option, packaged_yaml, selected_options,
-                     validate)
+from .config import complete, default_options, option, packaged_yaml, selected_options
 from .separation import Separation, separate as _separate
+from .validation import validate
 
 
 def _node(group: str, spec, overrides: dict | None = None) -> dict:

@@ -22,8 +22,9 @@ import re
 from pathlib import Path
 
 from .commands import HYDRA_INFO_FLAGS, overrides_of
-from .config import available, register_configs, validate
+from .config import available, register_configs
 from .io import writable_problem
+from .validation import validate
 
 
 def check(argv: list[str]) -> str | None:
@@ -69,7 +70,7 @@ def check(argv: list[str]) -> str | None:
 
 
 def _range_problem(cfg, trial: list[str], sweep: bool) -> str | None:
-    """What :func:`repet_bench.config.validate` finds wrong with a composed config, on one
+    """What :func:`repet_bench.validation.validate` finds wrong with a composed config, on one
     line; in a sweep, naming the point (its overrides)."""
     from omegaconf import OmegaConf
 

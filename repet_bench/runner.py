@@ -32,13 +32,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import bsseval_fast, cache, costs, data, evaluation, listen, rundir, workers
 from .algorithms import get_algorithm
-from .config import config_hash, scored_config, unknown_keys, validate
+from .config import config_hash, scored_config, unknown_keys
 from .io import (DiskFullError, LockedError, exclusive_lock, remove_stale_temporaries,
                  writable_problem)
 from .resources import held_per_second
 from .results import SCORE_COLUMNS, aggregate
 from .separation import Separation, Separator
 from .stft import Stft
+from .validation import validate
 
 log = logging.getLogger(__name__)
 

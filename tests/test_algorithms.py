@@ -19,9 +19,10 @@ from repet_bench.algorithms.repet import beat_spectrum_of
 from repet_bench.algorithms.repet_extended import crossfade_weights, segments
 from repet_bench.algorithms.repet_sim import similar_frames, similarity_model, zeroed_reach
 from repet_bench.algorithms.sigsep_oracles import METHODS
-from repet_bench.config import available, validate
+from repet_bench.config import available
 from repet_bench.stft import Stft
 from repet_bench.config import option
+from repet_bench.validation import validate
 from configs import composed
 
 RATE = 44100

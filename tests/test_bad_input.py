@@ -15,7 +15,8 @@ from hydra import compose, initialize_config_module
 
 from musdb_layout import STEM_ORDER, sample_stem_file
 from repet_bench import data, io, runner
-from repet_bench.config import RULES, register_configs
+from repet_bench.config import register_configs
+from repet_bench.validation import RULES
 from configs import compose_cfg
 
 GOOD = "Good - Track"

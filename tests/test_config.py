@@ -8,7 +8,8 @@ from omegaconf.errors import ValidationError
 
 from repet_bench.config import available
 from repet_bench.algorithms import FLAVOURS
-from repet_bench.config import register_configs, unknown_keys, validate
+from repet_bench.config import register_configs, unknown_keys
+from repet_bench.validation import validate
 
 GROUPS = ("algo", "dataset", "stft", "mask", "phase", "eval", "runner")
 

@@ -12,7 +12,7 @@ from configs import composed
 
 from repet_bench import separate
 from repet_bench.algorithms import rafii
-from repet_bench.config import validate
+from repet_bench.validation import validate
 from repet_bench.results import config_labels
 from repet_bench.sisec18 import implementation, sisec18_entry
 

@@ -36,6 +36,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..config import complete
 from ..stft import NUSSL2018_EPSILON, Stft
 
 
@@ -148,8 +149,6 @@ class Algorithm:
     def __call__(self, *inputs, **params):
         """Run on ``inputs`` (``magnitude, ctx``, or ``mixture, sources`` for
         ``needs_sources``) with ``params`` over the defaults of ``conf/algo/<name>.yaml``."""
-        from ..config import complete  # config imports this package: import at call time
-
         # high_pass_cutoff is applied to the masks (separation), not by the algorithm.
         values = complete("algo", self.name, params)
         flavour = values.get("flavour")
