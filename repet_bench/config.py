@@ -441,8 +441,6 @@ def register_configs() -> None:
     Plugins.instance().register(SharedLauncher)
 
 
-
-
 def unknown_keys(cfg) -> list[str]:
     """Keys of a composed config that its schemas do not declare.
 

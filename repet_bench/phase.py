@@ -74,7 +74,7 @@ def griffin_lim(mask: np.ndarray, mixture: np.ndarray, stft: Stft, n_samples: in
     """
     # Iterated in the FFTs' layout, (frames, channels, freq): no transposed copies per
     # iteration (Stft.forward's frames_first). Element-wise updates do not care.
-    spec = np.ascontiguousarray((mask * mixture).astype(np.complex64).transpose(1, 2, 0))
+    spec = (mask * mixture).transpose(1, 2, 0).astype(np.complex64, order="C")  # one copy
     target = np.abs(spec)
     previous = None  # the fast Griffin-Lim's last consistent spectrogram
     keep = np.float32(momentum / (1 + momentum))

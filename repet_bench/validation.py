@@ -25,8 +25,8 @@ from .data import RATE
 from .stft import CONVENTIONS, Stft
 
 
-# Range checks Hydra's type checks cannot express: (dotted key, predicate, what is allowed).
-# A key absent from the config (e.g. another algorithm's parameter) is skipped.
+# The rules: (dotted key, predicate, what is allowed). A key absent from the config (e.g.
+# another algorithm's parameter) is skipped.
 def _positive(v):
     return v is not None and v > 0
 
